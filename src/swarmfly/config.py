@@ -1,0 +1,230 @@
+"""Configuration files as pydantic models: ``dfget.yaml`` for the daemon (``DaemonConfig``).
+
+Keys are Dragonfly's camelCase; snake_case is accepted too. Every model is frozen and every
+field has its default, so a missing section means "the defaults". ``cli`` loads a file once
+with :func:`load_daemon_config` and hands each component only its own section. An unknown key
+does not stop the daemon, but it is reported by name: a typo that Dragonfly silently ignores
+costs users hours.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from swarmfly import units
+from swarmfly.errors import InvalidInput
+from swarmfly.idgen import DEFAULT_FILTERED_QUERY_PARAMS, parse_filter_list
+
+
+def _duration(value: Any) -> timedelta:
+    try:
+        return units.parse_duration(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _size(value: Any) -> int:
+    try:
+        return units.parse_size(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from exc
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Size = Annotated[int, BeforeValidator(_size)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class Section(BaseModel):
+    """Base of every config section: camelCase keys, frozen, unknown keys kept for the warning."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="allow"
+    )
+
+
+class ServerConfig(Section):
+    ip: str = "0.0.0.0"  # address to listen on
+    port: Port = 0  # 0 picks a free port (tests); each role sets its own default
+
+
+def _server(port: int) -> Any:
+    return Field(default_factory=lambda: ServerConfig(port=port))
+
+
+class HostConfig(Section):
+    hostname: str = Field(default_factory=socket.gethostname)  # reported to the scheduler
+    ip: str = "127.0.0.1"  # address other peers use to reach this host
+    idc: str = ""  # data centre, for parent affinity
+    location: str = ""  # "country|province|city", for parent affinity
+
+
+class ControlConfig(Section):
+    server: ServerConfig = _server(4003)  # health, metrics, and the local download API
+
+
+class ProxyRule(Section):
+    regex: str  # matched against the URL without its query
+    use_tls: bool = Field(default=False, alias="useTLS")  # talk TLS to the upstream when the request came in plain
+    redirect: str = ""  # send matching requests to this host instead
+    filtered_query_params: tuple[str, ...] = ()  # replaces proxy.defaultFilter for this rule
+
+    @field_validator("filtered_query_params", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return parse_filter_list(value) if isinstance(value, str) else value
+
+
+class RegistryMirrorConfig(Section):
+    addr: str = "https://index.docker.io"  # upstream when neither header nor ?ns= names one
+    insecure: bool = False  # skip TLS verification for the upstream
+    # blob URLs use the digest as task ID
+    enable_task_id_based_blob_digest: bool = Field(default=True, alias="enableTaskIDBasedBlobDigest")
+
+
+class ProxyConfig(Section):
+    server: ServerConfig = _server(4001)
+    default_filter: tuple[str, ...] = DEFAULT_FILTERED_QUERY_PARAMS  # "Expires&Signature&ns"
+    default_tag: str = ""
+    default_application: str = ""
+    rules: tuple[ProxyRule, ...] = (ProxyRule(regex="blobs/sha256.*"),)
+    registry_mirror: RegistryMirrorConfig = Field(default_factory=RegistryMirrorConfig)
+    disable_back_to_source: bool = False
+
+    @field_validator("default_filter", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return parse_filter_list(value) if isinstance(value, str) else value
+
+
+class StorageConfig(Section):
+    dir: Path = Path("/var/lib/swarmfly")  # every file the daemon writes lives under it
+    keep: bool = True  # keep content across restarts (False wipes the store at start)
+    fsync: bool = False  # fdatasync each piece before recording it (see docs: power loss)
+
+
+class UploadConfig(Section):
+    server: ServerConfig = _server(4000)
+    rate_limit: Size = 0  # bytes/s served to other peers; 0 means unlimited
+    concurrent_limit: int = Field(default=50, ge=1)  # pieces served at once
+
+
+class DownloadConfig(Section):
+    piece_timeout: Duration = timedelta(seconds=30)  # one piece from one parent or the source
+    concurrent_piece_count: int = Field(default=8, ge=1, le=64)
+    rate_limit: Size = 0  # bytes/s from parents and the source; 0 means unlimited
+    total_timeout: Duration = timedelta(hours=2)  # a whole task
+
+
+class GCPolicy(Section):
+    # unused this long, a task is evicted
+    task_ttl: Duration = Field(default=timedelta(hours=6), alias="taskTTL")
+    disk_high_threshold_percent: float = Field(default=80, gt=0, le=100)
+    disk_low_threshold_percent: float = Field(default=60, ge=0, le=100)
+
+
+class GCConfig(Section):
+    interval: Duration = timedelta(minutes=1)
+    policy: GCPolicy = Field(default_factory=GCPolicy)
+
+
+class SeedPeerConfig(Section):
+    enable: bool = False
+    type: Literal["super", "strong", "weak"] = "super"
+
+
+class ManagerConfig(Section):
+    addr: str = ""  # host:port of the manager; empty until the manager is used
+
+
+class SchedulerConfig(Section):
+    addrs: tuple[str, ...] = ()  # host:port of each scheduler
+
+
+class DaemonConfig(Section):
+    """``dfget.yaml``."""
+
+    host: HostConfig = Field(default_factory=HostConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
+    proxy: ProxyConfig = Field(default_factory=ProxyConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    upload: UploadConfig = Field(default_factory=UploadConfig)
+    download: DownloadConfig = Field(default_factory=DownloadConfig)
+    gc: GCConfig = Field(default_factory=GCConfig)
+    seed_peer: SeedPeerConfig = Field(default_factory=SeedPeerConfig)
+    manager: ManagerConfig = Field(default_factory=ManagerConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["logfmt", "json"] = "logfmt"
+
+
+class ConfigError(InvalidInput):
+    """A config file that cannot be used; the message is one line naming the key."""
+
+
+def unknown_keys(model: BaseModel, prefix: str = "") -> Iterator[str]:
+    """Every key that the file had and no model field took, as a dotted path."""
+    for key in model.model_extra or {}:
+        yield f"{prefix}{key}"
+    for name, value in model:
+        items = value if isinstance(value, tuple) else (value,)
+        for index, item in enumerate(items):
+            if isinstance(item, BaseModel):
+                alias = type(model).model_fields[name].alias or name
+                suffix = f"[{index}]" if isinstance(value, tuple) else ""
+                yield from unknown_keys(item, f"{prefix}{alias}{suffix}.")
+
+
+def parse_daemon_config(data: Mapping[str, Any] | None) -> DaemonConfig:
+    """Validate a loaded document; the first problem becomes one line naming its key."""
+    try:
+        return DaemonConfig.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from exc
+
+
+def load_daemon_config(path: Path | None) -> DaemonConfig:
+    """Read ``dfget.yaml``; ``None`` gives the defaults."""
+    if path is None:
+        return DaemonConfig()
+    return parse_daemon_config(read_yaml(path))
+
+
+def read_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = yaml.safe_load(file)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def default_config_paths() -> tuple[Path, ...]:
+    """Where ``dfget`` and ``dfdaemon`` look for ``dfget.yaml`` when not told."""
+    home = Path(os.environ.get("HOME", "/root"))
+    return (Path("dfget.yaml"), home / ".swarmfly" / "dfget.yaml", Path("/etc/swarmfly/dfget.yaml"))

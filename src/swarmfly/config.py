@@ -74,7 +74,9 @@ class ControlConfig(Section):
 
 class ProxyRule(Section):
     regex: str  # matched against the URL without its query
-    use_tls: bool = Field(default=False, alias="useTLS")  # talk TLS to the upstream when the request came in plain
+    use_tls: bool = Field(
+        default=False, alias="useTLS"
+    )  # talk TLS to the upstream when the request came in plain
     redirect: str = ""  # send matching requests to this host instead
     filtered_query_params: tuple[str, ...] = ()  # replaces proxy.defaultFilter for this rule
 
@@ -88,7 +90,9 @@ class RegistryMirrorConfig(Section):
     addr: str = "https://index.docker.io"  # upstream when neither header nor ?ns= names one
     insecure: bool = False  # skip TLS verification for the upstream
     # blob URLs use the digest as task ID
-    enable_task_id_based_blob_digest: bool = Field(default=True, alias="enableTaskIDBasedBlobDigest")
+    enable_task_id_based_blob_digest: bool = Field(
+        default=True, alias="enableTaskIDBasedBlobDigest"
+    )
 
 
 class ProxyConfig(Section):
@@ -213,7 +217,9 @@ def read_yaml(path: Path) -> Mapping[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys, not {type(data).__name__}"
+        )
     return data
 
 

@@ -254,7 +254,7 @@ def piece_count(content_length: int, piece_length: int) -> int:
 def filters_for_request(
     default: Sequence[str], rule: Sequence[str] | None, header: str | None
 ) -> tuple[str, ...]:
-    """Which query parameters to filter: the header replaces the rule's, which replaces the default."""
+    """Which query parameters to filter: the header beats the rule, the rule beats the default."""
     if header is not None and header.strip():
         return parse_filter_list(header, ",")
     if rule:

@@ -1,0 +1,1 @@
+"""Client programs that use the daemon: ``dfget``."""

@@ -1,0 +1,1 @@
+"""The peer daemon (``dfdaemon``): piece store, piece server, control API and the conductor."""

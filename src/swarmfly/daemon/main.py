@@ -1,0 +1,76 @@
+"""``dfdaemon``: open the daemon's resources in order, serve its ports, stop cleanly on a signal.
+
+Resources open in one ``AsyncExitStack``, so they close in reverse: the HTTP runners stop
+first (in-flight requests get ``shutdown_timeout``), then the garbage collector and the
+conductor (whose cancelled downloads leave their finished pieces in the store for the next
+start), then the source client and finally the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from swarmfly.config import DaemonConfig
+from swarmfly.daemon.app import create_control_app, create_upload_app
+from swarmfly.daemon.conductor import Conductor
+from swarmfly.daemon.metrics import DaemonMetrics
+from swarmfly.ratelimit import limiter_for
+from swarmfly.source import SourceClient
+from swarmfly.storage import GarbageCollector, PieceStore
+from swarmfly.web.runner import serve_app
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 10.0
+
+
+async def serve(config: DaemonConfig, stop: asyncio.Event | None = None) -> None:
+    """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(PieceStore.open(config.storage))
+        source = await stack.enter_async_context(
+            SourceClient.open(
+                insecure=config.proxy.registry_mirror.insecure,
+                rate_limiter=limiter_for(config.download.rate_limit),
+                read_timeout=config.download.piece_timeout.total_seconds(),
+            )
+        )
+        metrics = DaemonMetrics()
+        conductor = Conductor(config.download, store, source, metrics)
+        await stack.enter_async_context(conductor.running())
+        await stack.enter_async_context(GarbageCollector.running(store, config.gc))
+        control_port = await stack.enter_async_context(
+            serve_app(
+                create_control_app(config, conductor, metrics),
+                config.control.server.ip,
+                config.control.server.port,
+                shutdown_timeout=SHUTDOWN_TIMEOUT,
+            )
+        )
+        upload_port = await stack.enter_async_context(
+            serve_app(
+                create_upload_app(config, conductor, metrics),
+                config.upload.server.ip,
+                config.upload.server.port,
+                shutdown_timeout=SHUTDOWN_TIMEOUT,
+            )
+        )
+        logger.info(
+            "ready",
+            extra={
+                "control_port": control_port,
+                "upload_port": upload_port,
+                "storage": str(config.storage.dir),
+                "host_ip": config.host.ip,
+            },
+        )
+        await stop.wait()
+        logger.info("stopping")
+    logger.info("stopped")

@@ -1,0 +1,1 @@
+"""Shared aiohttp plumbing for every role: error rendering, health, metrics, runners."""

@@ -1,0 +1,83 @@
+"""A typed client for the daemon's control API, as ``dfget`` uses it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+
+from swarmfly import errors
+from swarmfly.wire import headers
+from swarmfly.wire.daemon import DownloadTaskRequest, TaskInfo
+from swarmfly.wire.errors import error_from_response
+
+_ERROR_BODY_LIMIT = 64 * 1024
+_CHUNK = 1 << 20
+
+
+@dataclass
+class DaemonDownload:
+    """The daemon's answer to a download: the task's identity and its bytes as they come."""
+
+    task_id: str
+    content_length: int | None
+    from_store: bool
+    _response: aiohttp.ClientResponse
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(_CHUNK):
+                yield chunk
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise errors.Unavailable(f"the daemon cut the transfer: {exc}") from exc
+
+
+class DaemonClient:
+    """Talks to one daemon's control port."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self._session = session
+        self.base_url = base_url.rstrip("/")
+
+    async def healthy(self, wait: float = 2.0) -> bool:
+        """Whether the daemon answers its health check within ``wait`` seconds."""
+        try:
+            async with self._session.get(
+                f"{self.base_url}/healthy", timeout=aiohttp.ClientTimeout(total=wait)
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
+
+    @asynccontextmanager
+    async def download(self, request: DownloadTaskRequest) -> AsyncIterator[DaemonDownload]:
+        try:
+            async with self._session.post(
+                f"{self.base_url}/api/v1/tasks/download",
+                data=request.model_dump_json(),
+                headers={"Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=600),
+            ) as response:
+                if response.status != 200:
+                    body = await response.content.read(_ERROR_BODY_LIMIT)
+                    raise error_from_response(response.status, body, who="the daemon")
+                yield DaemonDownload(
+                    task_id=response.headers.get(headers.TASK_ID, ""),
+                    content_length=response.content_length,
+                    from_store=response.headers.get(headers.TASK_DOWNLOAD_FINISHED) == "true",
+                    _response=response,
+                )
+        except aiohttp.ClientConnectionError as exc:
+            raise errors.Unavailable(f"cannot reach the daemon at {self.base_url}: {exc}") from exc
+
+    async def stat(self, task_id: str) -> TaskInfo:
+        try:
+            async with self._session.get(f"{self.base_url}/api/v1/tasks/{task_id}") as response:
+                body = await response.read()
+        except aiohttp.ClientError as exc:
+            raise errors.Unavailable(f"cannot reach the daemon at {self.base_url}: {exc}") from exc
+        if response.status != 200:
+            raise error_from_response(response.status, body, who="the daemon")
+        return TaskInfo.model_validate_json(body)

@@ -24,6 +24,32 @@ _UNSATISFIED = re.compile(rf"bytes +\*/(?P<total>{_POS})", re.ASCII | re.IGNOREC
 
 
 @dataclass(frozen=True)
+class ContentRange:
+    """Bytes ``start`` to ``end`` inclusive of an object of ``total`` bytes (None: unknown).
+
+    Both what a 206's ``Content-Range`` says and what a ``Range`` resolves to once the
+    object's length is known, so its ends are always numbers.
+    """
+
+    start: int
+    end: int
+    total: int | None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end or (self.total is not None and self.end >= self.total):
+            raise InvalidInput(f"not a range of the object: {self.start}-{self.end}/{self.total}")
+
+    @property
+    def length(self) -> int:
+        """How many bytes the body carries."""
+        return self.end - self.start + 1
+
+    def byte_range(self) -> ByteRange:
+        """The same bytes as a :class:`ByteRange`, to ask a source for them."""
+        return ByteRange(self.start, self.end)
+
+
+@dataclass(frozen=True)
 class ByteRange:
     """Bytes ``start`` to ``end`` inclusive; ``end=None`` means to the end of the object."""
 
@@ -39,15 +65,16 @@ class ByteRange:
         """How many bytes the range holds, if its end is known."""
         return None if self.end is None else self.end - self.start + 1
 
-    def resolve(self, total_length: int) -> ByteRange:
-        """This range within an object of ``total_length`` bytes, its end made explicit."""
+    def resolve(self, total_length: int) -> ContentRange:
+        """This range within an object of ``total_length`` bytes, its end clamped to the last."""
         if self.start >= total_length:
             raise RangeNotSatisfiable(
                 f"range starts at {self.start}, object has {total_length} bytes",
                 total_length=total_length,
             )
         last = total_length - 1
-        return ByteRange(self.start, last if self.end is None else min(self.end, last))
+        end = last if self.end is None else min(self.end, last)
+        return ContentRange(self.start, end, total_length)
 
 
 @dataclass(frozen=True)
@@ -56,31 +83,17 @@ class SuffixRange:
 
     length: int
 
-    def resolve(self, total_length: int) -> ByteRange:
+    def resolve(self, total_length: int) -> ContentRange:
         """The absolute range this suffix names in an object of ``total_length`` bytes."""
         if self.length == 0 or total_length == 0:
             raise RangeNotSatisfiable(
                 f"suffix of {self.length} bytes of a {total_length}-byte object",
                 total_length=total_length,
             )
-        return ByteRange(max(0, total_length - self.length), total_length - 1)
+        return ContentRange(max(0, total_length - self.length), total_length - 1, total_length)
 
 
 RangeSpec = ByteRange | SuffixRange
-
-
-@dataclass(frozen=True)
-class ContentRange:
-    """A parsed ``Content-Range: bytes start-end/total``; ``total`` is None for ``*``."""
-
-    start: int
-    end: int
-    total: int | None
-
-    @property
-    def length(self) -> int:
-        """How many bytes the body carries."""
-        return self.end - self.start + 1
 
 
 def parse_range_spec(value: str) -> RangeSpec:
@@ -105,7 +118,7 @@ def parse_range_spec(value: str) -> RangeSpec:
     return ByteRange(start, end)
 
 
-def parse_range(value: str, total_length: int) -> ByteRange:
+def parse_range_header(value: str, total_length: int) -> ContentRange:
     """Parse a ``Range`` header and resolve it against an object of ``total_length`` bytes.
 
     Raises :class:`InvalidInput` when malformed, :class:`RangeNotSatisfiable` when it lies
@@ -121,18 +134,10 @@ def format_range(spec: RangeSpec) -> str:
     return f"bytes={spec.start}-" if spec.end is None else f"bytes={spec.start}-{spec.end}"
 
 
-def format_content_range(byte_range: ByteRange, total_length: int | None) -> str:
-    """The ``Content-Range`` value for a 206 carrying ``byte_range`` of the object.
-
-    With a total, the range is resolved against it first (so its end is clamped); an
-    open-ended range needs the total to know where it ends.
-    """
-    if total_length is not None:
-        byte_range = byte_range.resolve(total_length)
-    elif byte_range.end is None:
-        raise ValueError("an open-ended range needs the total length")
-    total = "*" if total_length is None else str(total_length)
-    return f"bytes {byte_range.start}-{byte_range.end}/{total}"
+def format_content_range(content_range: ContentRange) -> str:
+    """The ``Content-Range`` value for a 206 carrying ``content_range``: ``bytes a-b/total``."""
+    total = "*" if content_range.total is None else str(content_range.total)
+    return f"bytes {content_range.start}-{content_range.end}/{total}"
 
 
 def format_unsatisfied_content_range(total_length: int) -> str:
@@ -148,11 +153,8 @@ def parse_content_range(value: str) -> ContentRange:
     match = _CONTENT_RANGE.fullmatch(value.strip())
     if match is None:
         raise InvalidInput(f"malformed Content-Range: {value!r}")
-    start, end = int(match["first"]), int(match["last"])
     total = None if match["total"] == "*" else int(match["total"])
-    if end < start or (total is not None and end >= total):
-        raise InvalidInput(f"impossible Content-Range: {value!r}")
-    return ContentRange(start, end, total)
+    return ContentRange(int(match["first"]), int(match["last"]), total)
 
 
 def parse_unsatisfied_total(value: str | None) -> int | None:

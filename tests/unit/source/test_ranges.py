@@ -14,7 +14,7 @@ from swarmfly.source.ranges import (
     format_range,
     format_unsatisfied_content_range,
     parse_content_range,
-    parse_range,
+    parse_range_header,
     parse_range_spec,
     parse_unsatisfied_total,
 )
@@ -23,23 +23,23 @@ from swarmfly.source.ranges import (
 @pytest.mark.parametrize(
     ("header", "total", "expected"),
     [
-        ("bytes=0-99", 1000, ByteRange(0, 99)),
-        ("bytes=0-0", 1000, ByteRange(0, 0)),
-        ("bytes=500-", 1000, ByteRange(500, 999)),
-        ("bytes=0-", 1000, ByteRange(0, 999)),
-        ("bytes=-100", 1000, ByteRange(900, 999)),
-        ("bytes=-5000", 1000, ByteRange(0, 999)),  # a suffix longer than the object
-        ("bytes=900-5000", 1000, ByteRange(900, 999)),  # last-pos past the end is clamped
-        ("bytes=999-999", 1000, ByteRange(999, 999)),
-        ("BYTES=1-2", 1000, ByteRange(1, 2)),  # the unit is case-insensitive
-        ("  bytes=1-2  ", 1000, ByteRange(1, 2)),
-        ("bytes=0-", 1, ByteRange(0, 0)),
+        ("bytes=0-99", 1000, (0, 99)),
+        ("bytes=0-0", 1000, (0, 0)),
+        ("bytes=500-", 1000, (500, 999)),
+        ("bytes=0-", 1000, (0, 999)),
+        ("bytes=-100", 1000, (900, 999)),
+        ("bytes=-5000", 1000, (0, 999)),  # a suffix longer than the object
+        ("bytes=900-5000", 1000, (900, 999)),  # last-pos past the end is clamped
+        ("bytes=999-999", 1000, (999, 999)),
+        ("BYTES=1-2", 1000, (1, 2)),  # the unit is case-insensitive
+        ("  bytes=1-2  ", 1000, (1, 2)),
+        ("bytes=0-", 1, (0, 0)),
     ],
 )
-def test_parse_range_resolves_against_the_length(
-    header: str, total: int, expected: ByteRange
+def test_parse_range_header_resolves_against_the_length(
+    header: str, total: int, expected: tuple[int, int]
 ) -> None:
-    assert parse_range(header, total) == expected
+    assert parse_range_header(header, total) == ContentRange(*expected, total)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_parse_range_resolves_against_the_length(
 )
 def test_malformed_ranges_are_invalid_input(header: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        parse_range(header, 1000)
+        parse_range_header(header, 1000)
     assert not isinstance(info.value, RangeNotSatisfiable)
 
 
@@ -85,7 +85,7 @@ def test_malformed_ranges_are_invalid_input(header: str) -> None:
 )
 def test_unsatisfiable_ranges_carry_the_total(header: str, total: int) -> None:
     with pytest.raises(RangeNotSatisfiable) as info:
-        parse_range(header, total)
+        parse_range_header(header, total)
     assert info.value.total_length == total
 
 
@@ -115,21 +115,17 @@ def test_format_range_round_trips(spec: ByteRange | SuffixRange, expected: str) 
 
 
 @pytest.mark.parametrize(
-    ("byte_range", "total", "expected"),
+    ("content_range", "expected"),
     [
-        (ByteRange(0, 99), 1000, "bytes 0-99/1000"),
-        (ByteRange(0, 99), None, "bytes 0-99/*"),
-        (ByteRange(500), 1000, "bytes 500-999/1000"),
-        (ByteRange(500, 5000), 1000, "bytes 500-999/1000"),
+        (ContentRange(0, 99, 1000), "bytes 0-99/1000"),
+        (ContentRange(0, 99, None), "bytes 0-99/*"),
+        (ByteRange(500).resolve(1000), "bytes 500-999/1000"),
+        (ByteRange(500, 5000).resolve(1000), "bytes 500-999/1000"),
     ],
 )
-def test_format_content_range(byte_range: ByteRange, total: int | None, expected: str) -> None:
-    assert format_content_range(byte_range, total) == expected
-
-
-def test_an_open_range_needs_a_total_to_format() -> None:
-    with pytest.raises(ValueError, match="total"):
-        format_content_range(ByteRange(5), None)
+def test_format_content_range(content_range: ContentRange, expected: str) -> None:
+    assert format_content_range(content_range) == expected
+    assert parse_content_range(expected) == content_range
 
 
 def test_format_unsatisfied_content_range() -> None:
@@ -183,6 +179,14 @@ def test_byte_range_rejects_impossible_bounds(start: int, end: int | None) -> No
         ByteRange(start, end)
 
 
-def test_byte_range_length() -> None:
+@pytest.mark.parametrize(("start", "end", "total"), [(-1, 5, None), (5, 4, None), (0, 10, 10)])
+def test_content_range_rejects_impossible_bounds(start: int, end: int, total: int | None) -> None:
+    with pytest.raises(InvalidInput):
+        ContentRange(start, end, total)
+
+
+def test_lengths_and_conversion() -> None:
     assert ByteRange(10, 19).length == 10
     assert ByteRange(10).length is None
+    assert ContentRange(10, 19, 100).length == 10
+    assert ContentRange(10, 19, 100).byte_range() == ByteRange(10, 19)

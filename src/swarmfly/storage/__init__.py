@@ -1,4 +1,7 @@
-"""The piece store: task content written piece by piece, its metadata, and garbage collection."""
+"""The piece store: task content written piece by piece, its metadata, and garbage collection.
+
+Open it with ``async with PieceStore.open(config.storage) as store``.
+"""
 
 from swarmfly.storage.errors import (
     DigestMismatch,
@@ -13,6 +16,8 @@ from swarmfly.storage.errors import (
     TaskNotRunning,
 )
 from swarmfly.storage.records import PieceRecord, TaskRecord, TaskState
+from swarmfly.storage.store import PieceStore
+from swarmfly.storage.writer import PieceWriter
 
 __all__ = [
     "DigestMismatch",
@@ -20,6 +25,8 @@ __all__ = [
     "PieceCorrupt",
     "PieceNotFound",
     "PieceRecord",
+    "PieceStore",
+    "PieceWriter",
     "StoreFull",
     "StoreUnavailable",
     "TaskInUse",

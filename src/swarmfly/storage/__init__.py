@@ -1,6 +1,7 @@
 """The piece store: task content written piece by piece, its metadata, and garbage collection.
 
-Open it with ``async with PieceStore.open(config.storage) as store``.
+Open it with ``async with PieceStore.open(config.storage) as store``; run the collector with
+``async with GarbageCollector.running(store, config.gc)``.
 """
 
 from swarmfly.storage.errors import (
@@ -15,12 +16,14 @@ from swarmfly.storage.errors import (
     TaskNotFound,
     TaskNotRunning,
 )
+from swarmfly.storage.gc import GarbageCollector
 from swarmfly.storage.records import PieceRecord, TaskRecord, TaskState
 from swarmfly.storage.store import PieceStore
 from swarmfly.storage.writer import PieceWriter
 
 __all__ = [
     "DigestMismatch",
+    "GarbageCollector",
     "InvalidPiece",
     "PieceCorrupt",
     "PieceNotFound",

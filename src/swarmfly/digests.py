@@ -36,7 +36,9 @@ def parse_digest(text: str) -> Digest:
     if not sep or expected is None:
         raise InvalidInput(f"not a valid digest: {text!r} (expected sha256:<hex> or sha512:<hex>)")
     if len(hex_part) != expected or not _HEX.match(hex_part):
-        raise InvalidInput(f"not a valid digest: {text!r} ({algorithm} needs {expected} hex digits)")
+        raise InvalidInput(
+            f"not a valid digest: {text!r} ({algorithm} needs {expected} hex digits)"
+        )
     return Digest(algorithm, hex_part)
 
 

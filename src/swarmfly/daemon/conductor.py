@@ -153,7 +153,11 @@ class Conductor:
             raise BackToSourceDisabled(
                 f"task {request.task_id} is not in the swarm and back-to-source is disabled"
             )
-        if record is not None and record.content_length is not None:
+        if (
+            record is not None
+            and record.state == TaskState.RUNNING
+            and record.content_length is not None
+        ):
             return await self._resume(request, download, record)
         return await self._fetch_whole(request, download)
 
@@ -183,6 +187,13 @@ class Conductor:
         self, request: TaskRequest, download: TaskDownload, record: TaskRecord
     ) -> TaskRecord:
         """Fetch only the pieces a previous run did not finish, by ranged requests."""
+        record = await self._store.create_task(
+            request.task_id,
+            url=request.url,
+            content_length=record.content_length,
+            piece_length=record.piece_length,
+            digest=str(request.digest) if request.digest else record.digest,
+        )
         assert record.content_length is not None
         have = await self._store.pieces(request.task_id)
         await download.started(record, have)

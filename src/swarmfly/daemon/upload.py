@@ -133,7 +133,9 @@ async def get_range(request: web.Request) -> web.StreamResponse:
         byte_range = parse_range_header(header, available)
         start, end = byte_range.start, byte_range.end
     if not _covered(pieces, start, end):
-        raise RangeNotSatisfiable(f"bytes {start}-{end} are not all in finished pieces")
+        raise RangeNotSatisfiable(
+            f"bytes {start}-{end} are not all in finished pieces", total_length=available
+        )
     status = 206 if header is not None else 200
     response = web.StreamResponse(status=status, headers={headers.TASK_ID: task_id})
     response.content_length = end - start + 1

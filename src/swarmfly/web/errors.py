@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from swarmfly import errors
+from swarmfly.source import RangeNotSatisfiable, format_unsatisfied_content_range
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Most specific first: the first category an error is an instance of decides its status.
 STATUS_BY_CATEGORY: tuple[tuple[type[errors.SwarmflyError], int], ...] = (
+    (RangeNotSatisfiable, 416),
     (errors.InvalidInput, 400),
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
@@ -45,11 +47,13 @@ def status_for(exc: errors.SwarmflyError) -> int:
 def error_response(exc: errors.SwarmflyError) -> web.Response:
     """The JSON response for a Swarmfly error; its message is safe to show the caller."""
     body: dict[str, object] = {"message": str(exc), "error": type(exc).__name__}
-    error_type = "dfdaemon"
+    headers = {ERROR_TYPE_HEADER: "dfdaemon"}
     if isinstance(exc, errors.UpstreamError):
         body["upstream_status"] = exc.status
-        error_type = "backend"
-    return web.json_response(body, status=status_for(exc), headers={ERROR_TYPE_HEADER: error_type})
+        headers[ERROR_TYPE_HEADER] = "backend"
+    if isinstance(exc, RangeNotSatisfiable) and exc.total_length is not None:
+        headers["Content-Range"] = format_unsatisfied_content_range(exc.total_length)
+    return web.json_response(body, status=status_for(exc), headers=headers)
 
 
 @web.middleware

@@ -1,0 +1,151 @@
+"""Shared pieces of the benchmark scripts: processes, timing, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ORIGIN_SCRIPT = """
+import sys
+from aiohttp import web
+root = sys.argv[1]
+async def handle(request):
+    return web.FileResponse(root + '/' + request.match_info['name'])
+app = web.Application()
+app.router.add_get('/{name}', handle)
+web.run_app(app, host='127.0.0.1', port=int(sys.argv[2]), print=None, access_log=None)
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_file(path: Path, size: int) -> None:
+    if path.exists() and path.stat().st_size == size:
+        return
+    with open(path, "wb") as out:
+        left = size
+        while left:
+            chunk = os.urandom(min(left, 16 << 20))
+            out.write(chunk)
+            left -= len(chunk)
+
+
+def wait_http(url: str, deadline: float = 30.0) -> None:
+    import urllib.request
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {deadline}s")
+
+
+@contextmanager
+def process(
+    args: list[str], log: Path, ready: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a process; with ``ready``, wait for that text in its stderr first."""
+    out = open(log, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE if ready else out)
+    try:
+        if ready:
+            assert proc.stderr is not None
+            for line in iter(proc.stderr.readline, b""):
+                out.write(line)
+                if ready.encode() in line:
+                    break
+            else:
+                raise RuntimeError(f"{args[0]} exited before it was ready; see {log}")
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
+
+
+def ready_fields(log: Path) -> dict[str, str]:
+    for line in log.read_text().splitlines():
+        if "msg=ready" in line:
+            return dict(re.findall(r"(\w+)=(\S+)", line))
+    raise RuntimeError(f"no ready line in {log}")
+
+
+def daemon_config(root: Path, **overrides: Any) -> Path:
+    config: dict[str, Any] = {
+        "host": {"ip": "127.0.0.1"},
+        "control": {"server": {"ip": "127.0.0.1", "port": 0}},
+        "upload": {"server": {"ip": "127.0.0.1", "port": 0}},
+        "proxy": {"server": {"ip": "127.0.0.1", "port": 0}},
+        "storage": {"dir": str(root / "store")},
+        "logLevel": "info",
+        **overrides,
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "dfget.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def emit(results: dict[str, Any], out_dir: Path, name: str) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2))
+    json.dump(results, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def bar_chart(values: dict[str, float], title: str, ylabel: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    bars = ax.bar(list(values), list(values.values()), color="#3b7dd8")
+    ax.bar_label(bars, fmt="%.0f")
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,69 @@
+"""Fixtures that run real daemons and a real origin on loopback, each test in its own dirs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.origin import Origin, running_origin
+from tests.support.processes import Process, daemon_config, start_process
+
+StartDaemon = Callable[..., Awaitable[Process]]
+
+
+@pytest.fixture
+async def origin(tmp_path: Path) -> AsyncIterator[Origin]:
+    async with running_origin(tmp_path / "origin") as served:
+        yield served
+
+
+@pytest.fixture
+async def start_daemon(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[StartDaemon]:
+    """``await start_daemon("a", download={...})`` runs a daemon with its own store."""
+    started: list[Process] = []
+
+    async def start(name: str = "daemon", **sections: Any) -> Process:
+        root = tmp_path / name
+        config = daemon_config(root, **sections)
+        process = await start_process(name, ["daemon", "--config", str(config)], root / "log.txt")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        await process.stop()
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        for process in started:
+            tail = process.log_text().splitlines()[-40:]
+            sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+async def run_cli(*args: str, timeout: float = 120) -> tuple[int, str, str]:
+    """Run ``python -m swarmfly <args>``; returns (exit status, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "swarmfly",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(timeout):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

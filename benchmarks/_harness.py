@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,8 +32,6 @@ web.run_app(app, host='127.0.0.1', port=int(sys.argv[2]), print=None, access_log
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -47,26 +48,17 @@ def make_file(path: Path, size: int) -> None:
             left -= len(chunk)
 
 
-def wait_http(url: str, deadline: float = 30.0) -> None:
-    import urllib.request
-
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {deadline}s")
-
-
 @contextmanager
 def process(
     args: list[str], log: Path, ready: str | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a process; with ``ready``, wait for that text in its stderr first."""
-    out = open(log, "wb")  # noqa: SIM115
+    """Run a process; with ``ready``, wait for that text in its stderr first.
+
+    Its output keeps flowing to ``log`` (a thread drains the pipe, so it never blocks).
+    """
+    out = open(log, "wb", buffering=0)  # noqa: SIM115
     proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE if ready else out)
+    drain: threading.Thread | None = None
     try:
         if ready:
             assert proc.stderr is not None
@@ -76,6 +68,9 @@ def process(
                     break
             else:
                 raise RuntimeError(f"{args[0]} exited before it was ready; see {log}")
+            stderr = proc.stderr
+            drain = threading.Thread(target=lambda: shutil.copyfileobj(stderr, out), daemon=True)
+            drain.start()
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -84,7 +79,20 @@ def process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if drain is not None:
+            drain.join(timeout=5)
         out.close()
+
+
+def wait_port(port: int, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {deadline}s")
 
 
 def ready_fields(log: Path) -> dict[str, str]:

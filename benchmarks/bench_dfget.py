@@ -28,6 +28,7 @@ from _harness import (
     process,
     ready_fields,
     timed,
+    wait_port,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,7 +48,7 @@ def main() -> None:
         origin_args = [sys.executable, "-c", ORIGIN_SCRIPT, str(root / "www"), str(port)]
         with process(origin_args, root / "origin.log"):
             url = f"http://127.0.0.1:{port}/blob.bin"
-            _wait(port)
+            wait_port(port)
             results = measure(root, url, size, args.runs)
     emit(results, RESULTS, "dfget")
     bar_chart(
@@ -56,20 +57,6 @@ def main() -> None:
         "MiB/s",
         RESULTS / "dfget.png",
     )
-
-
-def _wait(port: int) -> None:
-    import socket
-    import time
-
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("origin did not start")
 
 
 def measure(root: Path, url: str, size: int, runs: int) -> dict[str, object]:

@@ -97,7 +97,45 @@ async def dfget(options: DfgetOptions, progress: Progress | None = None) -> Dfge
 async def _through_daemon(
     daemon: DaemonClient, options: DfgetOptions, progress: Progress
 ) -> DfgetResult:
-    request = DownloadTaskRequest(
+    """Let the daemon fill the file in the kernel; stream it over HTTP if it cannot."""
+    digest = parse_digest(options.digest) if options.digest else None
+    async with OutputFile(options.output, digest) as out:
+        request = _download_request(options, output_path=str(out.temp_path))
+        try:
+            task_id, from_store = await _copied_by_daemon(daemon, request, out, progress)
+        except OutputNotWritable as exc:
+            logger.info("the daemon cannot write here; streaming", extra={"reason": str(exc)})
+            request = _download_request(options, output_path=None)
+            async with daemon.download(request) as download:
+                await _fill(out, download.iter_chunks(), download.content_length, progress)
+                task_id, from_store = download.task_id, download.from_store
+        await out.commit()
+        return DfgetResult(options.output, out.size, task_id, "daemon", from_store)
+
+
+async def _copied_by_daemon(
+    daemon: DaemonClient, request: DownloadTaskRequest, out: OutputFile, progress: Progress
+) -> tuple[str, bool]:
+    done = 0
+    try:
+        async for event in daemon.download_to(request):
+            progress.start(event.total)
+            progress.advance(event.bytes - done)
+            done = event.bytes
+            if event.done:
+                out.written_elsewhere(event.bytes)
+                return event.task_id, event.from_store
+    except errors.Forbidden as exc:
+        raise OutputNotWritable(str(exc)) from exc
+    raise errors.Unavailable("the daemon ended the transfer without finishing it")
+
+
+class OutputNotWritable(errors.Forbidden):
+    """The daemon may not write the output path (another host, user or mount namespace)."""
+
+
+def _download_request(options: DfgetOptions, output_path: str | None) -> DownloadTaskRequest:
+    return DownloadTaskRequest(
         url=options.url,
         headers=list(options.headers),
         tag=options.tag,
@@ -110,10 +148,8 @@ async def _through_daemon(
         piece_length=options.piece_length,
         digest=options.digest,
         disable_back_to_source=options.disable_back_to_source,
+        output_path=output_path,
     )
-    async with daemon.download(request) as download:
-        size = await _save(download.iter_chunks(), download.content_length, options, progress)
-        return DfgetResult(options.output, size, download.task_id, "daemon", download.from_store)
 
 
 async def _from_source(options: DfgetOptions, progress: Progress) -> DfgetResult:
@@ -141,12 +177,18 @@ async def _save(
     chunks: AsyncIterator[bytes], length: int | None, options: DfgetOptions, progress: Progress
 ) -> int:
     digest = parse_digest(options.digest) if options.digest else None
-    progress.start(length)
     async with OutputFile(options.output, digest) as out:
-        async for chunk in chunks:
-            await out.write(chunk)
-            progress.advance(len(chunk))
-        if length is not None and out.size != length:
-            raise errors.Unavailable(f"the transfer ended after {out.size} of {length} bytes")
+        await _fill(out, chunks, length, progress)
         await out.commit()
         return out.size
+
+
+async def _fill(
+    out: OutputFile, chunks: AsyncIterator[bytes], length: int | None, progress: Progress
+) -> None:
+    progress.start(length)
+    async for chunk in chunks:
+        await out.write(chunk)
+        progress.advance(len(chunk))
+    if length is not None and out.size != length:
+        raise errors.Unavailable(f"the transfer ended after {out.size} of {length} bytes")

@@ -57,6 +57,17 @@ class OutputFile:
         except OSError as exc:
             raise _translate(exc, self.path) from exc
 
+    @property
+    def temp_path(self) -> Path:
+        """Where the bytes go until :meth:`commit`; another process may fill it."""
+        assert self._temp is not None
+        return self._temp
+
+    def written_elsewhere(self, size: int) -> None:
+        """The daemon filled :attr:`temp_path` itself (and verified the digest, if any)."""
+        self.size = size
+        self._verifier = None
+
     async def commit(self) -> None:
         """Verify the digest, then move the file into place."""
         if self._verifier is not None:

@@ -143,6 +143,11 @@ class Conductor:
     async def _download(self, request: TaskRequest, download: TaskDownload) -> TaskRecord:
         record = await self._store.get_task(request.task_id)
         if record is not None and record.state == TaskState.SUCCEEDED:
+            if request.digest is not None and record.digest != str(request.digest):
+                # Stored without this digest: check once before anyone is told it matches.
+                actual = await self._store.hash_content(request.task_id, request.digest.algorithm)
+                if actual != request.digest.hex:
+                    raise DigestMismatch(request.digest, actual)
             pieces = await self._store.pieces(request.task_id)
             await self._store.touch(request.task_id)
             download.from_store = True

@@ -6,20 +6,24 @@ shared store, where other peers can get them) and streams them back as they land
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from swarmfly import idgen
 from swarmfly.daemon.appkeys import CONDUCTOR, CONFIG, METRICS, STORE
+from swarmfly.daemon.output import OutputNotWritable, copy_task, is_local_caller, open_output
 from swarmfly.daemon.serving import send_task
-from swarmfly.daemon.tasks import TaskRequest
-from swarmfly.errors import InvalidInput, NotFound
+from swarmfly.daemon.tasks import TaskDownload, TaskRequest
+from swarmfly.errors import InvalidInput, NotFound, SwarmflyError
+from swarmfly.web.errors import status_for
 from swarmfly.web.health import add_health_routes
 from swarmfly.web.metrics import add_metrics_route
 from swarmfly.wire import headers
-from swarmfly.wire.daemon import DownloadTaskRequest, TaskInfo
+from swarmfly.wire.daemon import DownloadProgress, DownloadTaskRequest, TaskInfo
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +49,12 @@ async def download(request: web.Request) -> web.StreamResponse:
         disable_back_to_source=body.disable_back_to_source or config.proxy.disable_back_to_source,
         use_blob_digest=body.use_blob_digest,
     )
+    if body.output_path is not None and not is_local_caller(request.remote):
+        raise OutputNotWritable("only a caller on the daemon's host may name an output path")
     download_ = request.app[CONDUCTOR].start(task_request)
     record = await download_.wait_started()
+    if body.output_path is not None:
+        return await _copy_to_output(request, body.output_path, download_)
     response = web.StreamResponse(
         headers={
             headers.TASK_ID: record.id,
@@ -61,6 +69,40 @@ async def download(request: web.Request) -> web.StreamResponse:
     await send_task(
         request, response, download_, request.app[STORE], request.app[METRICS], api="control"
     )
+    return response
+
+
+async def _copy_to_output(
+    request: web.Request, path: str, download_: TaskDownload
+) -> web.StreamResponse:
+    """Fill the caller's file in the kernel; answer with one progress line per piece."""
+    loop = asyncio.get_running_loop()
+    target = await loop.run_in_executor(None, open_output, path)
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    record = await download_.wait_started()
+    response.headers[headers.TASK_ID] = record.id
+    await response.prepare(request)
+    copied = 0
+    try:
+        async for copied in copy_task(download_, request.app[STORE], target):
+            line = DownloadProgress(
+                bytes=copied, total=download_.record and download_.record.content_length
+            )
+            await response.write(line.model_dump_json().encode() + b"\n")
+        final = DownloadProgress(
+            bytes=copied,
+            total=copied,
+            done=True,
+            task_id=record.id,
+            from_store=download_.from_store,
+        )
+        request.app[METRICS].bytes_served.labels("output").inc(copied)
+    except SwarmflyError as exc:
+        final = DownloadProgress(bytes=copied, error=str(exc), status=status_for(exc))
+    finally:
+        await loop.run_in_executor(None, os.close, target)
+    await response.write(final.model_dump_json().encode() + b"\n")
+    await response.write_eof()
     return response
 
 

@@ -31,6 +31,10 @@ from swarmfly.source.window import body_window
 DEFAULT_RETRY = RetryPolicy()
 
 
+#: aiohttp's per-response read buffer; memory per download stays within 2x this.
+READ_BUFFER_SIZE = 1 << 20
+
+
 class SourceClient:
     """Fetches objects from HTTP(S) sources with retries, resumes and a shared rate limit.
 
@@ -75,6 +79,9 @@ class SourceClient:
             connector=connector,
             auto_decompress=False,
             trust_env=False,
+            # Keep reading the socket while a chunk is being written to disk: aiohttp pauses
+            # the transport at twice this much buffered (64 KiB by default stalls the pipe).
+            read_bufsize=READ_BUFFER_SIZE,
             timeout=aiohttp.ClientTimeout(sock_connect=read_timeout, sock_read=read_timeout),
         )
         async with session:

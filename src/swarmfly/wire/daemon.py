@@ -21,6 +21,10 @@ class DownloadTaskRequest(WireModel):
     digest: str | None = None  # sha256:<hex>; the content is verified before it completes
     disable_back_to_source: bool = False
     use_blob_digest: bool = True  # OCI blob URLs are named by their digest
+    # An absolute path on the daemon's host that the caller created: the daemon copies the
+    # task into it in the kernel (copy_file_range) and answers with NDJSON progress lines,
+    # instead of streaming the bytes. Only honoured for callers on loopback.
+    output_path: str | None = None
 
 
 class TaskInfo(WireModel):
@@ -41,3 +45,15 @@ class ErrorBody(WireModel):
     message: str
     error: str = ""
     upstream_status: int | None = None
+
+
+class DownloadProgress(WireModel):
+    """One line of the NDJSON answer to a download with ``output_path``."""
+
+    bytes: int = 0  # written to the output so far
+    total: int | None = None
+    done: bool = False
+    task_id: str = ""
+    from_store: bool = False
+    error: str | None = None  # the download failed: the output is incomplete
+    status: int | None = None  # the HTTP status the error stands for

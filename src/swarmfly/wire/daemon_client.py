@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ import aiohttp
 
 from swarmfly import errors
 from swarmfly.wire import headers
-from swarmfly.wire.daemon import DownloadTaskRequest, TaskInfo
+from swarmfly.wire.daemon import DownloadProgress, DownloadTaskRequest, TaskInfo
 from swarmfly.wire.errors import error_from_response
 
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -71,6 +72,34 @@ class DaemonClient:
                 )
         except aiohttp.ClientConnectionError as exc:
             raise errors.Unavailable(f"cannot reach the daemon at {self.base_url}: {exc}") from exc
+
+    async def download_to(self, request: DownloadTaskRequest) -> AsyncIterator[DownloadProgress]:
+        """Have the daemon write the task into ``request.output_path``; yields its progress.
+
+        The last event has ``done`` set; a failure after the start is raised as the error its
+        status stands for.
+        """
+        async with self._session.post(
+            f"{self.base_url}/api/v1/tasks/download",
+            data=request.model_dump_json(),
+            headers={"Content-Type": "application/json"},
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=600),
+        ) as response:
+            if response.status != 200:
+                body = await response.content.read(_ERROR_BODY_LIMIT)
+                raise error_from_response(response.status, body, who="the daemon")
+            try:
+                async for line in response.content:
+                    event = DownloadProgress.model_validate_json(line)
+                    if event.error is not None:
+                        body = json.dumps({"message": event.error}).encode()
+                        raise error_from_response(event.status or 500, body, who="the daemon")
+                    yield event
+                    if event.done:
+                        return
+            except (aiohttp.ClientError, ConnectionError) as exc:
+                raise errors.Unavailable(f"the daemon cut the transfer: {exc}") from exc
+        raise errors.Unavailable("the daemon ended the transfer without finishing it")
 
     async def stat(self, task_id: str) -> TaskInfo:
         try:

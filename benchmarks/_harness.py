@@ -125,7 +125,15 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def timed(args: list[str]) -> float:
+def timed(args: list[str], output: Path | None = None) -> float:
+    """Seconds one command takes, starting from the same disk state every time.
+
+    The output is removed and dirty pages are flushed first, so one run's writeback does not
+    throttle the next (this machine's disk makes that the largest source of noise).
+    """
+    if output is not None:
+        output.unlink(missing_ok=True)
+    os.sync()
     start = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start

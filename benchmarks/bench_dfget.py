@@ -61,7 +61,7 @@ def main() -> None:
 
 def measure(root: Path, url: str, size: int, runs: int) -> dict[str, object]:
     out = root / "out.bin"
-    curl = [timed(["curl", "-sf", "-o", str(out), url]) for _ in range(runs)]
+    curl = [timed(["curl", "-sf", "-o", str(out), url], out) for _ in range(runs)]
     dfget = [sys.executable, "-m", "swarmfly", "dfget"]
     config = daemon_config(root / "daemon")
     log = root / "daemon.log"
@@ -70,7 +70,7 @@ def measure(root: Path, url: str, size: int, runs: int) -> dict[str, object]:
     ) as daemon:
         addr = f"http://127.0.0.1:{ready_fields(log)['control_port']}"
         cold = [
-            timed([*dfget, f"{url}?run={run}", "-O", str(out), "--daemon-addr", addr])
+            timed([*dfget, f"{url}?run={run}", "-O", str(out), "--daemon-addr", addr], out)
             for run in range(runs)
         ]
         warm = [

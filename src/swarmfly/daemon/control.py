@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from swarmfly import idgen
 from swarmfly.daemon.appkeys import CONDUCTOR, CONFIG, METRICS, STORE
-from swarmfly.daemon.output import OutputNotWritable, copy_task, is_local_caller, open_output
+from swarmfly.daemon.output import OutputNotWritable, fill_output, is_local_caller, open_output
 from swarmfly.daemon.serving import send_task
 from swarmfly.daemon.tasks import TaskDownload, TaskRequest
 from swarmfly.errors import InvalidInput, NotFound, SwarmflyError
@@ -84,7 +84,7 @@ async def _copy_to_output(
     await response.prepare(request)
     copied = 0
     try:
-        async for copied in copy_task(download_, request.app[STORE], target):
+        async for copied in fill_output(download_, request.app[STORE], path, target):
             line = DownloadProgress(
                 bytes=copied, total=download_.record and download_.record.content_length
             )

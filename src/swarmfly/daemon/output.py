@@ -1,8 +1,8 @@
-"""Copy a task into a file on this host, in the kernel, as its pieces land.
+"""Put a task into a file on this host without sending its bytes over a socket.
 
-``dfget`` on the same host names a file it created; the daemon fills it with
-``copy_file_range`` from the content file: no bytes cross a socket or pass through Python.
-The last piece of a task with a digest is copied only after the task is verified, so the file
+``dfget`` on the same host names a file it created; the daemon hard-links the finished
+content over it, or copies the pieces in the kernel (``copy_file_range``) as they land. The
+last piece of a task with a digest is released only after the task is verified, so the file
 is never complete with wrong bytes.
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import logging
 import os
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +21,8 @@ from typing import BinaryIO
 from swarmfly.daemon.tasks import TaskDownload
 from swarmfly.errors import Forbidden, StorageFull, SwarmflyError
 from swarmfly.storage import PieceStore
+
+logger = logging.getLogger(__name__)
 
 _COPY_STEP = 64 << 20
 
@@ -77,19 +81,70 @@ def _copy_step(source: int, target: int, offset: int, count: int) -> int:
     return copied
 
 
-async def copy_task(download: TaskDownload, store: PieceStore, target: int) -> AsyncIterator[int]:
-    """Copy each piece into ``target`` as it lands; yields the bytes copied so far."""
+async def fill_output(
+    download: TaskDownload, store: PieceStore, path: str, target: int
+) -> AsyncIterator[int]:
+    """Fill the caller's file ``path`` (open as ``target``); yields the bytes done so far.
+
+    On the store's filesystem the finished content is hard-linked over ``path``: nothing is
+    copied at all (Dragonfly does the same; the store's seal keeps a later write through the
+    link from being served). Elsewhere, or when the link is refused, pieces are copied in the
+    kernel as they land.
+    """
     loop = asyncio.get_running_loop()
-    copied = 0
-    content: BinaryIO | None = None
+    same_disk = await loop.run_in_executor(None, _same_filesystem, path, store.root)
+    done = 0
     with store.use(download.task_id):
-        try:
+        if same_disk:
             async for piece in download.pieces_in_order(0, None):
-                if content is None:
-                    content = await store.open_content(download.task_id)
-                await loop.run_in_executor(None, _copy, content, target, piece.offset, piece.length)
-                copied += piece.length
-                yield copied
-        finally:
-            if content is not None:
-                await loop.run_in_executor(None, content.close)
+                done = piece.offset + piece.length
+                yield done
+            await download.wait_done()
+            if await _link_over(store, download.task_id, path):
+                return
+            logger.info("hard link refused; copying", extra={"task_id": download.task_id})
+        async for done in _copy_pieces(download, store, target):
+            yield done
+
+
+def _same_filesystem(path: str, root: Path) -> bool:
+    try:
+        return os.stat(os.path.dirname(path)).st_dev == os.stat(root).st_dev
+    except OSError:
+        return False
+
+
+async def _link_over(store: PieceStore, task_id: str, path: str) -> bool:
+    """Put a hard link to the content at ``path`` (atomically replacing the caller's file)."""
+    staging = Path(f"{path}.{secrets.token_hex(4)}.link")
+    try:
+        await store.link_content(task_id, staging)
+    except SwarmflyError:
+        return False
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, _replace, staging, path)
+
+
+def _replace(staging: Path, path: str) -> bool:
+    try:
+        os.replace(staging, path)
+    except OSError:
+        staging.unlink(missing_ok=True)
+        return False
+    return True
+
+
+async def _copy_pieces(
+    download: TaskDownload, store: PieceStore, target: int
+) -> AsyncIterator[int]:
+    loop = asyncio.get_running_loop()
+    content: BinaryIO | None = None
+    try:
+        async for piece in download.pieces_in_order(0, None):
+            if content is None:
+                content = await store.open_content(download.task_id)
+            await loop.run_in_executor(None, _copy, content, target, piece.offset, piece.length)
+            yield piece.offset + piece.length
+    finally:
+        if content is not None:
+            await loop.run_in_executor(None, content.close)

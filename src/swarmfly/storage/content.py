@@ -241,6 +241,16 @@ class ContentFiles:
         """Open the content for reading (the caller closes it), e.g. to sendfile from it."""
         return await self._run(f"task {task_id}", lambda: open(self.path(task_id), "rb"))  # noqa: SIM115
 
+    async def link(self, task_id: str, target: Path) -> None:
+        """Hard-link the content at ``target``; the file is made read-only first."""
+
+        def link() -> None:
+            path = self.path(task_id)
+            path.chmod(0o444)
+            os.link(path, target)
+
+        await self._run(f"task {task_id}", link)
+
     async def remove(self, task_id: str) -> None:
         await self._run(f"task {task_id}", lambda: self.path(task_id).unlink(missing_ok=True))
 

@@ -38,6 +38,7 @@ from swarmfly.storage.records import (
     layout_changed,
     piece_problem,
 )
+from swarmfly.storage.seals import Seals
 from swarmfly.storage.verification import ProvenTasks, drop_pieces, prove_task
 from swarmfly.storage.writer import PieceWriter
 
@@ -56,6 +57,7 @@ class PieceStore:
         self._metadata = MetadataDB(config.dir / DATABASE_NAME)
         self._proven = ProvenTasks(self._prove)
         self._holds = TaskHolds()
+        self._seals = Seals()
 
     @classmethod
     @asynccontextmanager
@@ -102,12 +104,26 @@ class PieceStore:
         return task_id
 
     async def _prove(self, task_id: str) -> bool:
-        return await prove_task(self._metadata, self._files, task_id, self._clock())
+        proven = await prove_task(self._metadata, self._files, task_id, self._clock())
+        task = await self._metadata.get_task(task_id) if proven else None
+        if task is not None and task.state is TaskState.SUCCEEDED:
+            self._seals.seal(task_id, self._files.path(task_id))
+        return proven
+
+    async def _ensure_proven(self, task_id: str) -> None:
+        """Prove the task if this process does not trust it, or its file changed on disk."""
+        if self._seals.broken(task_id, self._files.path(task_id)):
+            # Not ours any more: drop our name for it (a hard link elsewhere keeps its bytes),
+            # so the proof finds no piece and the task is fetched again into a new file.
+            logger.warning("content changed on disk; fetching it again", extra={"task_id": task_id})
+            self._proven.forget(task_id)
+            await self._files.remove(task_id)
+        await self._proven.ensure(task_id)
 
     async def _known(self, task_id: str) -> TaskRecord:
         """The proven record of an existing task."""
         self._valid(task_id)
-        await self._proven.ensure(task_id)
+        await self._ensure_proven(task_id)
         task = await self._metadata.get_task(task_id)
         if task is None:
             raise TaskNotFound(f"no task {task_id}")
@@ -122,7 +138,7 @@ class PieceStore:
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """The task, after its pieces have been proven in this process; None if unknown."""
         self._valid(task_id)
-        await self._proven.ensure(task_id)
+        await self._ensure_proven(task_id)
         return await self._metadata.get_task(task_id)
 
     async def create_task(
@@ -243,6 +259,7 @@ class PieceStore:
         """Mark SUCCEEDED; TaskIncomplete while a piece is missing or the length unknown."""
         await self._known(task_id)
         task = await self._metadata.finish_task(task_id, self._clock())
+        self._seals.seal(task_id, self._files.path(task_id))
         logger.info("task finished", extra={"task_id": task_id, "bytes": task.content_length})
         return task
 
@@ -272,6 +289,7 @@ class PieceStore:
         must be proven again before anything trusts them (which drops every piece).
         """
         self._proven.forget(task_id)
+        self._seals.forget(task_id)
         await self._files.remove(task_id)
 
     async def hash_content(self, task_id: str, algorithm: str) -> str:
@@ -293,6 +311,18 @@ class PieceStore:
             await drop_pieces(self._metadata, task_id, [number], now, reason="verification on read")
             raise PieceCorrupt(f"piece {number} of task {task_id} no longer matches its digest")
         return data
+
+    async def link_content(self, task_id: str, target: Path) -> None:
+        """Hard-link a finished task's content at ``target`` (an absent path), then reseal.
+
+        The link shares the inode, so the store's seal is what keeps a later write through
+        ``target`` from being served (see :mod:`swarmfly.storage.seals`).
+        """
+        task = await self._known(task_id)
+        if task.state is not TaskState.SUCCEEDED:
+            raise TaskNotRunning(f"task {task_id} is {task.state}, not finished")
+        await self._files.link(task_id, target)
+        self._seals.seal(task_id, self._files.path(task_id))
 
     async def open_content(self, task_id: str) -> BinaryIO:
         """The content file opened for reading, for sendfile; the caller closes it."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+from pathlib import Path
+
 import pytest
 
 from swarmfly.config import StorageConfig
@@ -237,16 +239,50 @@ async def test_touch_and_accounting(store: PieceStore, clock: FakeClock) -> None
     assert await store.get_task(task_id("nobody")) is None
 
 
-async def test_a_piece_that_rots_while_open_is_dropped_on_read(store: PieceStore) -> None:
+async def test_a_finished_file_written_behind_the_stores_back_is_never_served(
+    store: PieceStore,
+) -> None:
     data = content("rot", 2 * PIECE)
     await write_task(store, TID, data, PIECE)
+    with store.content_path(TID).open("r+b") as file:
+        file.seek(PIECE + 5)
+        file.write(b"\x00\x01\x02")
+    # The seal (inode, size, ctime) is broken: the store lets go of the file entirely.
+    with pytest.raises(PieceNotFound):
+        await store.read_piece(TID, 1)
+    assert numbers(await store.pieces(TID)) == []
+    assert (await store.get_task(TID)).state is TaskState.RUNNING  # type: ignore[union-attr]
+
+
+async def test_a_piece_that_rots_unnoticed_by_the_seal_is_dropped_on_read(
+    store: PieceStore,
+) -> None:
+    data = content("rot", 2 * PIECE)
+    await write_task(store, TID, data, PIECE, finish=False)
     with store.content_path(TID).open("r+b") as file:
         file.seek(PIECE + 5)
         file.write(b"\x00\x01\x02")
     with pytest.raises(PieceCorrupt):
         await store.read_piece(TID, 1)
     assert numbers(await store.pieces(TID)) == [0]
-    assert (await store.get_task(TID)).state is TaskState.RUNNING  # type: ignore[union-attr]
+
+
+async def test_a_hard_link_shares_the_content_and_a_write_through_it_is_caught(
+    store: PieceStore, tmp_path: Path
+) -> None:
+    data = content("link", 2 * PIECE)
+    await write_task(store, TID, data, PIECE)
+    linked = tmp_path / "user-copy"
+    await store.link_content(TID, linked)
+    assert linked.read_bytes() == data
+    assert linked.stat().st_ino == store.content_path(TID).stat().st_ino
+    assert linked.stat().st_mode & 0o777 == 0o444
+    assert numbers(await store.pieces(TID)) == [0, 1], "linking alone breaks no seal"
+    with linked.open("r+b") as file:  # root ignores the read-only mode
+        file.write(b"mine")
+    assert numbers(await store.pieces(TID)) == []
+    assert linked.read_bytes()[:4] == b"mine", "the user's file keeps what they wrote"
+    assert not store.content_path(TID).exists()
 
 
 async def test_unknown_tasks_and_pieces(store: PieceStore) -> None:

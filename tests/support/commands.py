@@ -48,4 +48,6 @@ async def run(args: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> CommandR
             await process.wait()
         raise
     assert process.returncode is not None
-    return CommandResult(tuple(args), process.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+    return CommandResult(
+        tuple(args), process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    )

@@ -143,7 +143,11 @@ class Containerd:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
     async def ctr(
-        self, *args: str, namespace: str = "default", debug: bool = True, timeout: float = CTR_TIMEOUT
+        self,
+        *args: str,
+        namespace: str = "default",
+        debug: bool = True,
+        timeout: float = CTR_TIMEOUT,
     ) -> CtrResult:
         command = ["ctr", "--address", self.address, "--namespace", namespace]
         if debug:

@@ -250,8 +250,8 @@ class OciLayout:
 
 def _write_tar(sink: _HashingWriter, files: Sequence[LayerFile]) -> None:
     directories = sorted({parent for f in files for parent in _parents(f.path)})
-    with tarfile.open(
-        fileobj=sink,  # type: ignore[arg-type]
+    with tarfile.open(  # type: ignore[call-overload]  # typeshed lacks copybufsize
+        fileobj=sink,
         mode="w|",
         format=tarfile.PAX_FORMAT,
         bufsize=CHUNK,
@@ -261,7 +261,7 @@ def _write_tar(sink: _HashingWriter, files: Sequence[LayerFile]) -> None:
             tar.addfile(_tar_entry(directory, tarfile.DIRTYPE, 0o755))
         for file in files:
             entry = _tar_entry(file.path, tarfile.REGTYPE, 0o644, file.length)
-            tar.addfile(entry, file.open())  # type: ignore[arg-type]
+            tar.addfile(entry, file.open())
 
 
 def _parents(path: str) -> list[str]:

@@ -1,11 +1,13 @@
 """Debian's ``docker-registry`` (the CNCF distribution registry) run by a test, and its log.
 
 The registry gets its own config, storage and log file; it listens on a free loopback port
-and is ready once it logs ``listening on`` and answers ``GET /v2/``. Its JSON log has one
-``response completed`` entry per request (method, URI, status, bytes written, user agent),
-written just after the response: ``requests()`` parses them, and ``barrier()`` makes sure
-every request a client has finished is in the log before a test counts (it sends a marked
-request and waits for its entry).
+and is ready once it logs ``listening on`` and answers ``GET /v2/``.
+
+Its JSON log has one ``response completed`` entry per request (method, URI, status, bytes
+written, user agent), written just after the response. A request refused for want of
+credentials gets an ``error authorizing context`` entry instead, with no status: a 401.
+``requests()`` parses them, and ``barrier()`` makes sure every request a client has seen
+answered is in the log before a test counts (it sends a marked request and waits for it).
 
 Storage is cheap to copy: ``clone_storage`` hard-links a seeded storage tree (the registry
 never rewrites a blob in place), so each test can run its own registry over images pushed
@@ -31,6 +33,7 @@ from tests.support.commands import run
 from tests.support.service import Service, free_port
 
 PORT_ATTEMPTS = 3
+_REFUSED = "error authorizing context"
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,18 @@ def parse_request(line: str) -> RegistryRequest | None:
         entry = json.loads(line)
     except json.JSONDecodeError:
         return None
-    if "http.response.status" not in entry or "http.request.method" not in entry:
+    if "http.request.method" not in entry:
         return None
+    if "http.response.status" in entry:
+        status = int(entry["http.response.status"])
+    elif str(entry.get("msg", "")).startswith(_REFUSED):
+        status = 401  # the registry logs a refused request this way, with no status
+    else:
+        return None  # "authorized request" and other lines about a request still running
     return RegistryRequest(
         method=entry["http.request.method"],
         uri=entry["http.request.uri"],
-        status=int(entry["http.response.status"]),
+        status=status,
         written=int(entry.get("http.response.written", 0)),
         user_agent=entry.get("http.request.useragent", ""),
     )
@@ -96,9 +105,7 @@ def parse_request(line: str) -> RegistryRequest | None:
 class Registry:
     """A running registry; ``stop()``/``start()`` restart it on the same port."""
 
-    def __init__(
-        self, root: Path, storage: Path, credentials: Credentials | None = None
-    ) -> None:
+    def __init__(self, root: Path, storage: Path, credentials: Credentials | None = None) -> None:
         self.root = root
         self.storage = storage
         self.credentials = credentials
@@ -181,9 +188,9 @@ class Registry:
         """Return once every request answered before this call is in the log."""
         assert self.service is not None
         token = uuid.uuid4().hex
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{self.url}/v2/?barrier={token}") as response:
-                await response.read()
+        url = f"{self.url}/v2/?barrier={token}"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            await response.read()
         await self.service.wait_for_line(lambda line: token in line, timeout)
 
     async def _check_answers(self) -> None:
@@ -213,9 +220,7 @@ class Registry:
 
 async def write_htpasswd(path: Path, credentials: Credentials) -> None:
     """``htpasswd -Bbn``: a bcrypt entry, the only kind the registry accepts."""
-    result = await run(
-        ["htpasswd", "-Bbn", credentials.username, credentials.password], timeout=30
-    )
+    result = await run(["htpasswd", "-Bbn", credentials.username, credentials.password], timeout=30)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(result.check().stdout.strip() + "\n")
 
@@ -236,4 +241,3 @@ def clone_storage(source: Path, destination: Path) -> Path:
     """Hard-link copy of a registry storage tree (cheap; blobs are never written in place)."""
     shutil.copytree(source, destination, copy_function=os.link)
     return destination
-

@@ -42,7 +42,7 @@ class HashRing:
         return self._owners[index]
 
     def owners(self, key: str, count: int) -> list[str]:
-        """Up to ``count`` distinct members in ring order from ``key``: the owner, then fallbacks."""
+        """Up to ``count`` distinct members in ring order from ``key``: owner, then fallbacks."""
         if not self._keys:
             return []
         found: list[str] = []

@@ -19,12 +19,14 @@ from functools import partial
 from swarmfly import errors, idgen
 from swarmfly.config import DownloadConfig
 from swarmfly.daemon.metrics import DaemonMetrics
+from swarmfly.daemon.peering import Peering
 from swarmfly.daemon.stream_writer import StreamWriter
+from swarmfly.daemon.swarm import OnPiece
 from swarmfly.daemon.tasks import TaskDownload, TaskRequest
 from swarmfly.digests import DigestMismatch, DigestVerifier
 from swarmfly.logs import redacted_url
 from swarmfly.source import ByteRange, SourceClient, SourceRequest
-from swarmfly.storage import PieceStore, TaskRecord, TaskState
+from swarmfly.storage import PieceRecord, PieceStore, TaskRecord, TaskState
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +45,10 @@ class Conductor:
         source: SourceClient,
         metrics: DaemonMetrics,
         *,
+        peering: Peering | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._peering = peering
         self._config = config
         self._store = store
         self._source = source
@@ -154,19 +158,35 @@ class Conductor:
             self._metrics.store_hits.inc()
             await download.started(record, pieces)
             return record
+        if self._peering is not None:
+            return await self._peering.download(
+                request,
+                download,
+                partial(self._back_to_source, request, download),
+                partial(self._complete, request),
+            )
+        return await self._back_to_source(request, download, None)
+
+    async def _back_to_source(
+        self, request: TaskRequest, download: TaskDownload, on_piece: OnPiece | None
+    ) -> TaskRecord:
+        """Fetch what the store does not have from the source."""
         if request.disable_back_to_source:
             raise BackToSourceDisabled(
                 f"task {request.task_id} is not in the swarm and back-to-source is disabled"
             )
+        record = await self._store.get_task(request.task_id)
         if (
             record is not None
             and record.state == TaskState.RUNNING
             and record.content_length is not None
         ):
-            return await self._resume(request, download, record)
-        return await self._fetch_whole(request, download)
+            return await self._resume(request, download, record, on_piece)
+        return await self._fetch_whole(request, download, on_piece)
 
-    async def _fetch_whole(self, request: TaskRequest, download: TaskDownload) -> TaskRecord:
+    async def _fetch_whole(
+        self, request: TaskRequest, download: TaskDownload, on_piece: OnPiece | None
+    ) -> TaskRecord:
         source_request = SourceRequest(url=request.url, headers=request.headers)
         async with self._source.get(source_request) as response:
             total = response.total_length
@@ -179,7 +199,7 @@ class Conductor:
             )
             await download.started(record)
             verifier = DigestVerifier(request.digest) if request.digest else None
-            writer = self._stream_writer(record, download, verifier)
+            writer = self._stream_writer(record, download, verifier, on_piece)
             size = await writer.write_stream(response.iter_chunks(), first_piece=0, expected=total)
         if record.content_length is None:
             record = await self._store.set_content_length(request.task_id, size)
@@ -189,7 +209,11 @@ class Conductor:
         return await asyncio.shield(self._store.finish_task(request.task_id))
 
     async def _resume(
-        self, request: TaskRequest, download: TaskDownload, record: TaskRecord
+        self,
+        request: TaskRequest,
+        download: TaskDownload,
+        record: TaskRecord,
+        on_piece: OnPiece | None,
     ) -> TaskRecord:
         """Fetch only the pieces a previous run did not finish, by ranged requests."""
         record = await self._store.create_task(
@@ -209,7 +233,7 @@ class Conductor:
         logger.info(
             "resuming task", extra={"task_id": request.task_id, "missing_runs": len(missing)}
         )
-        writer = self._stream_writer(record, download, None)
+        writer = self._stream_writer(record, download, None, on_piece)
         for first, last in missing:
             start = first * record.piece_length
             end = min(record.content_length, (last + 1) * record.piece_length) - 1
@@ -220,6 +244,10 @@ class Conductor:
                 await writer.write_stream(
                     response.iter_chunks(), first_piece=first, expected=end - start + 1
                 )
+        return await self._complete(request)
+
+    async def _complete(self, request: TaskRequest) -> TaskRecord:
+        """Every piece is stored: check the whole content's digest, then mark it finished."""
         if request.digest is not None:
             actual = await self._store.hash_content(request.task_id, request.digest.algorithm)
             if actual != request.digest.hex:
@@ -227,13 +255,25 @@ class Conductor:
         return await asyncio.shield(self._store.finish_task(request.task_id))
 
     def _stream_writer(
-        self, record: TaskRecord, download: TaskDownload, verifier: DigestVerifier | None
+        self,
+        record: TaskRecord,
+        download: TaskDownload,
+        verifier: DigestVerifier | None,
+        on_piece: OnPiece | None,
     ) -> StreamWriter:
         assert self._hash_pool is not None
+
+        async def landed(piece: PieceRecord) -> None:
+            await download.piece_landed(piece)
+            self._metrics.pieces.labels("source").inc()
+            if on_piece is not None:
+                length = download.record.content_length if download.record else None
+                on_piece(piece.number, length, record.piece_length)
+
         return StreamWriter(
             self._store,
             record,
-            on_piece=download.piece_landed,
+            on_piece=landed,
             on_bytes=self._metrics.bytes_from_source.inc,
             verifier=verifier,
             hash_pool=self._hash_pool,

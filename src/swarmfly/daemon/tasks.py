@@ -29,6 +29,10 @@ class TaskRequest:
     piece_length: int | None = None
     digest: Digest | None = None
     disable_back_to_source: bool = False
+    filtered_query_params: tuple[str, ...] = idgen.DEFAULT_FILTERED_QUERY_PARAMS
+    use_blob_digest: bool = True
+    peer_id: str | None = None  # set by the scheduler for a seed order
+    is_seed_order: bool = False  # a seed peer fetching from the source on the scheduler's order
 
     @classmethod
     def build(
@@ -43,6 +47,8 @@ class TaskRequest:
         digest: str | None = None,
         disable_back_to_source: bool = False,
         use_blob_digest: bool = True,
+        peer_id: str | None = None,
+        is_seed_order: bool = False,
     ) -> TaskRequest:
         """Validate the inputs and compute the task ID with the one ``idgen`` rule."""
         if piece_length is not None:
@@ -66,6 +72,10 @@ class TaskRequest:
             piece_length=piece_length,
             digest=expected or blob,
             disable_back_to_source=disable_back_to_source,
+            filtered_query_params=tuple(filtered_query_params),
+            use_blob_digest=use_blob_digest,
+            peer_id=peer_id,
+            is_seed_order=is_seed_order,
         )
 
 
@@ -155,10 +165,14 @@ class TaskDownload:
         return self.pieces[number]
 
     async def wait_more_pieces(self, known: int) -> None:
-        """Wait until more than ``known`` pieces have landed, or the download ends."""
+        """Wait until the download started and has more than ``known`` pieces, or ended."""
         async with self._changed:
             await self._changed.wait_for(
-                lambda: len(self.pieces) > known or self.finished or self.error is not None
+                lambda: (
+                    (self.record is not None and len(self.pieces) > known)
+                    or self.finished
+                    or self.error is not None
+                )
             )
 
     def _is_last(self, number: int) -> bool:

@@ -48,7 +48,9 @@ async def list_pieces(request: web.Request) -> web.Response:
     wait = units.parse_duration(request.query.get("wait", "0")).total_seconds()
     wait = min(wait, MAX_WAIT_SECONDS)
     download = request.app[CONDUCTOR].current(task_id)
-    if download is not None and wait > 0 and len(download.pieces) <= known:
+    waiting = download is not None and (download.record is None or len(download.pieces) <= known)
+    if download is not None and waiting and wait > 0:
+        # A download in progress (a seed peer just ordered, say) is followed as it lands.
         try:
             async with asyncio.timeout(wait):
                 await download.wait_more_pieces(known)

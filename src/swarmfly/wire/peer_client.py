@@ -1,0 +1,71 @@
+"""A typed client for another peer's piece server (port 4000)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from swarmfly import errors
+from swarmfly.wire import headers
+from swarmfly.wire.errors import error_from_response
+from swarmfly.wire.pieces import PieceList
+
+_ERROR_BODY_LIMIT = 16 * 1024
+
+
+@dataclass(frozen=True)
+class PieceBytes:
+    number: int
+    offset: int
+    digest: str  # xxh3 hex as the parent recorded it
+    data: bytes
+
+
+class PieceClient:
+    """Asks parents for piece lists and pieces; every failure is one of our error categories."""
+
+    def __init__(self, session: aiohttp.ClientSession, *, piece_timeout: float) -> None:
+        self._session = session
+        self._piece_timeout = piece_timeout
+
+    async def list_pieces(
+        self, ip: str, port: int, task_id: str, *, known: int = -1, wait: float = 0.0
+    ) -> PieceList | None:
+        """The parent's finished pieces; with ``wait``, the parent answers once it has more than
+        ``known`` (or the wait ends). None when the parent does not have the task."""
+        url = f"http://{ip}:{port}/tasks/{task_id}/pieces"
+        params = {"known": str(known), "wait": f"{wait:.3f}"}
+        timeout = aiohttp.ClientTimeout(total=wait + self._piece_timeout)
+        try:
+            async with self._session.get(url, params=params, timeout=timeout) as response:
+                body = await response.read()
+        except (aiohttp.ClientError, OSError) as exc:
+            raise errors.Unavailable(f"parent {ip}:{port} is unreachable: {exc}") from exc
+        except TimeoutError as exc:
+            raise errors.Timeout(f"parent {ip}:{port} did not answer in time") from exc
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise error_from_response(response.status, body, who=f"parent {ip}:{port}")
+        return PieceList.model_validate_json(body)
+
+    async def fetch_piece(self, ip: str, port: int, task_id: str, number: int) -> PieceBytes:
+        """One piece's bytes (at most one piece length: the caller bounds memory by concurrency)."""
+        url = f"http://{ip}:{port}/tasks/{task_id}/pieces/{number}"
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=self._piece_timeout)
+        try:
+            async with self._session.get(url, timeout=timeout) as response:
+                if response.status != 200:
+                    body = await response.content.read(_ERROR_BODY_LIMIT)
+                    raise error_from_response(response.status, body, who=f"parent {ip}:{port}")
+                data = await response.read()
+                digest = response.headers.get(headers.PIECE_DIGEST, "").removeprefix("xxh3:")
+                offset = int(response.headers.get(headers.PIECE_OFFSET, "-1"))
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise errors.Unavailable(f"parent {ip}:{port} failed piece {number}: {exc}") from exc
+        except TimeoutError as exc:
+            raise errors.Timeout(f"parent {ip}:{port} stalled on piece {number}") from exc
+        if response.content_length is not None and len(data) != response.content_length:
+            raise errors.Unavailable(f"parent {ip}:{port} sent a short piece {number}")
+        return PieceBytes(number=number, offset=offset, digest=digest, data=data)

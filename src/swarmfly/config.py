@@ -1,4 +1,5 @@
-"""Configuration files as pydantic models: ``dfget.yaml`` for the daemon (``DaemonConfig``).
+"""Configuration files as pydantic models: ``dfget.yaml`` for the daemon (``DaemonConfig``),
+``scheduler.yaml`` for the scheduler (``SchedulerServiceConfig``).
 
 Keys are Dragonfly's camelCase; snake_case is accepted too. Every model is frozen and every
 field has its default, so a missing section means "the defaults". ``cli`` loads a file once
@@ -171,6 +172,29 @@ class DaemonConfig(Section):
     log_format: Literal["logfmt", "json"] = "logfmt"
 
 
+class SchedulingConfig(Section):
+    # parents returned to a peer, best first (Dragonfly's candidateParentLimit)
+    candidate_parent_limit: int = Field(default=4, ge=1, le=20)
+    # peers of a task examined per decision, a bound on the work (filterParentLimit)
+    filter_parent_limit: int = Field(default=15, ge=1, le=1000)
+
+
+class SchedulerServiceConfig(Section):
+    """``scheduler.yaml``."""
+
+    server: ServerConfig = _server(8002)
+    manager: ManagerConfig = Field(default_factory=ManagerConfig)  # not used yet
+    scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
+    # how often daemons send keepalives (told to each host when it registers)
+    host_keepalive_interval: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
+    # a host silent this long is dropped with its peers
+    host_ttl: Duration = Field(default=timedelta(seconds=30), alias="hostTTL", gt=timedelta(0))
+    # one seed peer's answer to a download order; then the next seed peer is tried
+    seed_order_timeout: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["logfmt", "json"] = "logfmt"
+
+
 class ConfigError(InvalidInput):
     """A config file that cannot be used; the message is one line naming the key."""
 
@@ -203,6 +227,21 @@ def load_daemon_config(path: Path | None) -> DaemonConfig:
     return parse_daemon_config(read_yaml(path))
 
 
+def parse_scheduler_config(data: Mapping[str, Any] | None) -> SchedulerServiceConfig:
+    """Validate a loaded ``scheduler.yaml``; the first problem becomes one line naming its key."""
+    try:
+        return SchedulerServiceConfig.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from exc
+
+
+def load_scheduler_config(path: Path | None) -> SchedulerServiceConfig:
+    """Read ``scheduler.yaml``; ``None`` gives the defaults."""
+    if path is None:
+        return SchedulerServiceConfig()
+    return parse_scheduler_config(read_yaml(path))
+
+
 def read_yaml(path: Path) -> Mapping[str, Any]:
     try:
         with open(path, encoding="utf-8") as file:
@@ -230,7 +269,7 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{key}: {message} (got {error.get('input')!r})"
 
 
-def default_config_paths() -> tuple[Path, ...]:
-    """Where ``dfget`` and ``dfdaemon`` look for ``dfget.yaml`` when not told."""
+def default_config_paths(filename: str = "dfget.yaml") -> tuple[Path, ...]:
+    """Where a command looks for its file (``dfget.yaml``, ``scheduler.yaml``) when not told."""
     home = Path(os.environ.get("HOME", "/root"))
-    return (Path("dfget.yaml"), home / ".swarmfly" / "dfget.yaml", Path("/etc/swarmfly/dfget.yaml"))
+    return (Path(filename), home / ".swarmfly" / filename, Path("/etc/swarmfly") / filename)

@@ -10,8 +10,11 @@ import pytest
 from swarmfly.config import (
     ConfigError,
     DaemonConfig,
+    SchedulerServiceConfig,
     load_daemon_config,
+    load_scheduler_config,
     parse_daemon_config,
+    parse_scheduler_config,
     unknown_keys,
 )
 from swarmfly.idgen import DEFAULT_FILTERED_QUERY_PARAMS
@@ -113,3 +116,53 @@ def test_bad_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     assert load_daemon_config(empty) == DaemonConfig()
+
+
+def test_scheduler_yaml_defaults_and_keys() -> None:
+    defaults = SchedulerServiceConfig()
+    assert defaults.server.port == 8002
+    assert defaults.scheduling.candidate_parent_limit == 4
+    assert defaults.scheduling.filter_parent_limit == 15
+    assert defaults.host_ttl > defaults.host_keepalive_interval
+    config = parse_scheduler_config(
+        {
+            "server": {"ip": "127.0.0.1", "port": 0},
+            "manager": {"addr": "127.0.0.1:65003"},
+            "scheduling": {"candidateParentLimit": 2, "filterParentLimit": 40},
+            "hostKeepaliveInterval": "500ms",
+            "hostTTL": "3s",
+            "seedOrderTimeout": "2s",
+            "logFormat": "json",
+        }
+    )
+    assert list(unknown_keys(config)) == []
+    assert config.scheduling.candidate_parent_limit == 2
+    assert config.scheduling.filter_parent_limit == 40
+    assert config.host_keepalive_interval == timedelta(milliseconds=500)
+    assert config.host_ttl == timedelta(seconds=3)
+    assert config.seed_order_timeout == timedelta(seconds=2)
+    assert config.manager.addr == "127.0.0.1:65003"
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"hostTTL": "0s"}, "hostTTL"),
+        ({"scheduling": {"candidateParentLimit": 0}}, "scheduling.candidateParentLimit"),
+        ({"server": {"port": -1}}, "server.port"),
+        ({"seedOrderTimeout": "soon"}, "seedOrderTimeout: not a duration"),
+    ],
+)
+def test_bad_scheduler_values_name_the_key(data: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_scheduler_config(data)
+    assert needle in str(raised.value)
+
+
+def test_scheduler_yaml_file(tmp_path: Path) -> None:
+    path = tmp_path / "scheduler.yaml"
+    path.write_text("hostTTL: 1m\nschedulng: {}\n")
+    config = load_scheduler_config(path)
+    assert config.host_ttl == timedelta(minutes=1)
+    assert list(unknown_keys(config)) == ["schedulng"]
+    assert load_scheduler_config(None) == SchedulerServiceConfig()

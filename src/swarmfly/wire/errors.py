@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import pydantic
 
 from swarmfly import errors
 
@@ -38,3 +43,24 @@ def error_from_response(status: int, body: bytes, *, who: str) -> errors.Swarmfl
     if category is None:
         return errors.SwarmflyError(f"{who} answered {status}: {message}")
     return category(message)
+
+
+class BadResponse(errors.Unavailable):
+    """A role answered with a body that is not the message the protocol promises."""
+
+
+@contextmanager
+def translate_client_errors(who: str, url: str) -> Iterator[None]:
+    """Map aiohttp's failures on a call to another role into our tree, most specific first.
+
+    A deadline is ``Timeout``; a refused, reset or cut connection is ``Unavailable``; an answer
+    that does not parse as the expected message is ``BadResponse``.
+    """
+    try:
+        yield
+    except TimeoutError as exc:
+        raise errors.Timeout(f"{who} at {url} did not answer in time") from exc
+    except aiohttp.ClientError as exc:
+        raise errors.Unavailable(f"cannot reach {who} at {url}: {exc}") from exc
+    except pydantic.ValidationError as exc:
+        raise BadResponse(f"{who} at {url} answered an unreadable message: {exc}") from exc

@@ -2,8 +2,10 @@
 
 One message type per request and answer, validated on both sides. The flow for one task:
 
-1. ``POST /api/v1/hosts`` once per daemon (``RegisterHost``), then ``KeepAlive`` every
-   ``keepalive_interval`` seconds; a host that stops sending them is dropped with its peers.
+1. ``POST /api/v1/hosts`` once per daemon (``RegisterHost``), then ``KeepAlive`` to
+   ``POST /api/v1/hosts/{host_id}/keepalive`` every ``keepalive_interval`` seconds; a host
+   that stops sending them is dropped with its peers, and its next keepalive gets 404 (register
+   again). ``DELETE /api/v1/hosts/{host_id}`` when the daemon stops.
 2. ``POST /api/v1/peers`` (``AnnouncePeer``): "I want this task". The answer
    (``PeerAssignment``) lists candidate parents, best first, or says ``back_to_source``. For a
    task nobody holds yet the scheduler orders a seed peer to fetch it (the daemon's
@@ -14,6 +16,13 @@ One message type per request and answer, validated on both sides. The flow for o
 4. ``POST /api/v1/peers/{peer_id}/parents`` (``Reschedule``) when parents fail or stall; the
    bad ones are blocklisted for this task.
 5. ``POST /api/v1/peers/{peer_id}/result`` (``ReportResult``) at the end.
+6. ``DELETE /api/v1/peers/{peer_id}`` when the peer's content is gone (evicted, or the
+   download abandoned): it stops being a parent.
+
+A seed peer given a ``SeedOrder`` reports its pieces and result under the order's ``peer_id``
+(steps 3 and 5); it need not announce, and if it does, with that ``peer_id``, it is told
+``back_to_source``. Requests for an unknown host or peer get 404; the leave requests succeed
+(204) whether or not the scheduler still knew the host or peer.
 """
 
 from __future__ import annotations
@@ -21,6 +30,18 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: Paths of the scheduler's API, shared by its handlers and ``SchedulerClient``.
+HOSTS_PATH = "/api/v1/hosts"
+HOST_PATH = "/api/v1/hosts/{host_id}"
+HOST_KEEPALIVE_PATH = "/api/v1/hosts/{host_id}/keepalive"
+PEERS_PATH = "/api/v1/peers"
+PEER_PATH = "/api/v1/peers/{peer_id}"
+PEER_PIECES_PATH = "/api/v1/peers/{peer_id}/pieces"
+PEER_PARENTS_PATH = "/api/v1/peers/{peer_id}/parents"
+PEER_RESULT_PATH = "/api/v1/peers/{peer_id}/result"
+#: On a seed peer's control port.
+SEED_TASKS_PATH = "/api/v1/seed/tasks"
 
 
 class Message(BaseModel):

@@ -90,6 +90,8 @@ class ProxyRule(Section):
 class RegistryMirrorConfig(Section):
     addr: str = "https://index.docker.io"  # upstream when neither header nor ?ns= names one
     insecure: bool = False  # skip TLS verification for the upstream
+    # registries (host or host:port) named by ?ns= that speak plain HTTP; loopback always does
+    insecure_registries: tuple[str, ...] = ()
     # blob URLs use the digest as task ID
     enable_task_id_based_blob_digest: bool = Field(
         default=True, alias="enableTaskIDBasedBlobDigest"
@@ -104,6 +106,9 @@ class ProxyConfig(Section):
     rules: tuple[ProxyRule, ...] = (ProxyRule(regex="blobs/sha256.*"),)
     registry_mirror: RegistryMirrorConfig = Field(default_factory=RegistryMirrorConfig)
     disable_back_to_source: bool = False
+    # how long a registry's "yes" to a credential for a repository is trusted before the
+    # store serves that repository's blobs to the credential again without asking
+    access_check_ttl: Duration = Field(default=timedelta(seconds=60), alias="accessCheckTTL")
 
     @field_validator("default_filter", mode="before")
     @classmethod

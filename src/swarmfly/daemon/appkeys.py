@@ -5,6 +5,7 @@ from aiohttp import web
 from swarmfly.config import DaemonConfig
 from swarmfly.daemon.conductor import Conductor
 from swarmfly.daemon.metrics import DaemonMetrics
+from swarmfly.daemon.proxy.context import ProxyContext
 from swarmfly.daemon.upload_limits import UploadLimits
 from swarmfly.storage import PieceStore
 
@@ -13,3 +14,4 @@ CONDUCTOR = web.AppKey("conductor", Conductor)
 STORE = web.AppKey("store", PieceStore)
 METRICS = web.AppKey("metrics", DaemonMetrics)
 UPLOAD_LIMITS = web.AppKey("upload_limits", UploadLimits)
+PROXY = web.AppKey("proxy", ProxyContext)

@@ -10,9 +10,17 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict
 
 from swarmfly import errors
-from swarmfly.source import RangeNotSatisfiable, format_unsatisfied_content_range
+from swarmfly.source import (
+    RangeNotSatisfiable,
+    SourceTimeout,
+    SourceUnavailable,
+    format_unsatisfied_content_range,
+)
+from swarmfly.source.headers import HOP_BY_HOP
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +64,60 @@ def error_response(exc: errors.SwarmflyError) -> web.Response:
     return web.json_response(body, status=status_for(exc), headers=headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except errors.SwarmflyError as exc:
-        status = status_for(exc)
-        if status >= 500:
-            logger.warning(
-                "request failed",
-                extra={"path": request.path, "status": status, "error": str(exc)},
-            )
-        return error_response(exc)
-    except Exception:  # the one place a request's unexpected failure is turned into a 500
-        logger.exception("unexpected error", extra={"path": request.path})
-        return web.json_response(
-            {"message": "internal error"}, status=500, headers={ERROR_TYPE_HEADER: "dfdaemon"}
+#: Upstream response headers that described the upstream's own connection or framing.
+_NOT_REPLAYED = HOP_BY_HOP | {"content-length"}
+
+
+def proxy_error_response(exc: errors.SwarmflyError) -> web.Response:
+    """How the proxy port answers a failure.
+
+    An upstream's error status goes back as the upstream sent it (status, headers, the body
+    prefix that was kept), marked ``backend``: a registry's 401 and its ``WWW-Authenticate``
+    reach the client unchanged. The proxy's own failures (a bad request, an upstream it cannot
+    reach) are marked ``proxy``; the daemon's (store, digest, internal) ``dfdaemon``.
+    """
+    if isinstance(exc, errors.UpstreamError) and 400 <= exc.status <= 599:
+        headers = CIMultiDict(
+            (name, value)
+            for name, value in exc.headers.items()
+            if name.lower() not in _NOT_REPLAYED
         )
+        headers[ERROR_TYPE_HEADER] = "backend"
+        return web.Response(status=exc.status, body=exc.body, headers=headers)
+    response = error_response(exc)
+    if isinstance(exc, errors.InvalidInput | SourceUnavailable | SourceTimeout):
+        response.headers[ERROR_TYPE_HEADER] = "proxy"
+    return response
+
+
+Render = Callable[[errors.SwarmflyError], web.Response]
+
+
+def make_error_middleware(render: Render) -> Middleware:
+    """The middleware that turns what handlers raise into responses with ``render``."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except errors.SwarmflyError as exc:
+            response = render(exc)
+            if response.status >= 500:
+                logger.warning(
+                    "request failed",
+                    extra={"path": request.path, "status": response.status, "error": str(exc)},
+                )
+            return response
+        except Exception:  # the one place a request's unexpected failure is turned into a 500
+            logger.exception("unexpected error", extra={"path": request.path})
+            return web.json_response(
+                {"message": "internal error"}, status=500, headers={ERROR_TYPE_HEADER: "dfdaemon"}
+            )
+
+    return middleware
+
+
+error_middleware = make_error_middleware(error_response)
+proxy_error_middleware = make_error_middleware(proxy_error_response)

@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from swarmfly.errors import Unavailable
 
+SiteFactory = Callable[[web.AppRunner, str, int], web.BaseSite]
+
+
+def tcp_site(runner: web.AppRunner, host: str, port: int) -> web.BaseSite:
+    return web.TCPSite(runner, host, port, reuse_address=True)
+
 
 @asynccontextmanager
 async def serve_app(
-    app: web.Application, host: str, port: int, *, shutdown_timeout: float = 10.0
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    shutdown_timeout: float = 10.0,
+    site: SiteFactory = tcp_site,
 ) -> AsyncIterator[int]:
     """Run ``app`` on ``host:port`` until the block exits; yields the bound port.
 
     On exit the site stops accepting, in-flight requests get ``shutdown_timeout`` to finish,
-    then the app's cleanup contexts run.
+    then the app's cleanup contexts run. ``site`` makes the listening site (a plain TCP one
+    unless the app must see its connections first, as the proxy's CONNECT handling does).
     """
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        listener = site(runner, host, port)
         try:
-            await site.start()
+            await listener.start()
         except OSError as exc:
             raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
         yield bound_port(runner)

@@ -20,6 +20,7 @@ from swarmfly.daemon.conductor import Conductor
 from swarmfly.daemon.metrics import DaemonMetrics
 from swarmfly.daemon.proxy.access import AccessChecker
 from swarmfly.daemon.proxy.context import ProxyContext
+from swarmfly.daemon.proxy.listener import proxy_site
 from swarmfly.daemon.proxy.tunnel import Tunnels
 from swarmfly.daemon.proxy.upstream import UpstreamClient
 from swarmfly.ratelimit import limiter_for
@@ -104,6 +105,6 @@ async def serve_proxy(
         config.proxy.server.ip,
         config.proxy.server.port,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
-        site=tunnels.site,
+        site=proxy_site(tunnels),
     ) as port:
         yield port

@@ -1,11 +1,4 @@
-"""CONNECT tunnels, below aiohttp: the bytes pass through untouched.
-
-aiohttp's server parses ``CONNECT`` but cannot hand the connection over: what the client sends
-after the request head goes to its HTTP parser, which rejects a TLS ClientHello as a bad
-method. So every connection to the proxy port first meets a :class:`ConnectionSniffer`, which
-reads just enough to tell. A connection that opens with ``CONNECT`` becomes a tunnel; any other
-is handed, with the bytes read so far, to aiohttp's own protocol, which then owns it exactly as
-if it had accepted it (keep-alive, shutdown, sendfile all unchanged).
+"""CONNECT tunnels, below aiohttp (see :mod:`.listener`): the bytes pass through untouched.
 
 A tunnel is a pair of protocols, one per socket, each writing what it reads into the other
 socket and pausing its reading while the other socket's write buffer is full, so memory stays
@@ -16,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
-
-from aiohttp import web
 
 from swarmfly.daemon.metrics import ProxyMetrics
 from swarmfly.daemon.proxy.context import Outcome
@@ -31,12 +22,7 @@ from swarmfly.wire import headers as names
 
 logger = logging.getLogger(__name__)
 
-CONNECT = b"CONNECT "
-END_OF_HEAD = b"\r\n\r\n"
-MAX_HEAD = 16 * 1024
 CONNECT_TIMEOUT = 30.0
-
-ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 
 
 class TunnelTargetUnreachable(Unavailable):
@@ -157,63 +143,6 @@ class _Tunnel:
         self.close()
 
 
-class ConnectionSniffer(asyncio.Protocol):
-    """The first protocol of every connection: a CONNECT becomes a tunnel, else aiohttp's."""
-
-    def __init__(self, http: ProtocolFactory, tunnels: Tunnels) -> None:
-        self._http = http
-        self._tunnels = tunnels
-        self._transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._opening: asyncio.Task[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        assert self._transport is not None
-        self._buffer += data
-        if len(self._buffer) < len(CONNECT) and CONNECT.startswith(self._buffer):
-            return  # too early to tell
-        if not self._buffer.startswith(CONNECT):
-            self._hand_over(self._transport)
-            return
-        head, found, early = self._buffer.partition(END_OF_HEAD)
-        if not found:
-            if len(self._buffer) > MAX_HEAD:
-                self._refuse(InvalidInput("CONNECT request head too large"))
-            return
-        self._transport.pause_reading()
-        try:
-            host, port = parse_connect_head(head)
-        except InvalidInput as exc:
-            self._refuse(exc)
-            return
-        self._opening = self._tunnels.open(self._transport, host, port, early)
-
-    def _hand_over(self, transport: asyncio.Transport) -> None:
-        protocol = self._http()
-        assert isinstance(protocol, asyncio.Protocol)
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-        protocol.data_received(self._buffer)
-        self._buffer = b""
-
-    def _refuse(self, exc: SwarmflyError) -> None:
-        assert self._transport is not None
-        self._tunnels.record(Outcome.FAILED)
-        self._transport.write(error_head(exc))
-        self._transport.close()
-
-    def eof_received(self) -> bool:
-        return False  # the client left before saying what it wanted: close
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._opening is not None:
-            self._opening.cancel()
-
-
 class Tunnels:
     """Owns the proxy port's tunnels: the tasks that open them and the open ones."""
 
@@ -235,13 +164,6 @@ class Tunnels:
             await asyncio.gather(*tasks, return_exceptions=True)
             for tunnel in list(self._open):
                 tunnel.abort()
-
-    def site(self, runner: web.AppRunner, host: str, port: int) -> web.BaseSite:
-        """The proxy port's site: aiohttp's server behind a :class:`ConnectionSniffer`."""
-        return SniffingSite(runner, host, port, self)
-
-    def protocol_factory(self, http: ProtocolFactory) -> Callable[[], ConnectionSniffer]:
-        return lambda: ConnectionSniffer(http, self)
 
     def record(self, outcome: Outcome) -> None:
         self.metrics.requests.labels(Mode.TUNNEL.value, outcome.value).inc()
@@ -297,27 +219,3 @@ class Tunnels:
         if tunnel in self._open:
             self._open.discard(tunnel)
             self.metrics.open_tunnels.dec()
-
-
-class SniffingSite(web.BaseSite):
-    """A TCP site whose connections meet a :class:`ConnectionSniffer` first."""
-
-    __slots__ = ("_host", "_port", "_tunnels")
-
-    def __init__(self, runner: web.AppRunner, host: str, port: int, tunnels: Tunnels) -> None:
-        super().__init__(runner)
-        self._host = host
-        self._port = port
-        self._tunnels = tunnels
-
-    @property
-    def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
-
-    async def start(self) -> None:
-        await super().start()
-        server = self._runner.server
-        assert server is not None
-        self._server = await asyncio.get_running_loop().create_server(
-            self._tunnels.protocol_factory(server), self._host, self._port, reuse_address=True
-        )

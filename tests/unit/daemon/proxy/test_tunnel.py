@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from swarmfly.daemon.metrics import DaemonMetrics
+from swarmfly.daemon.proxy.listener import ConnectionSniffer
 from swarmfly.daemon.proxy.tunnel import (
-    ConnectionSniffer,
     Tunnels,
     TunnelTargetUnreachable,
     error_head,

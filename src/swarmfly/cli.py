@@ -1,4 +1,5 @@
-"""Command-line entry points: ``swarmfly``, ``dfget`` and ``dfdaemon``.
+"""Command-line entry points: ``swarmfly`` (with ``daemon`` and ``scheduler``), ``dfget`` and
+``dfdaemon``.
 
 This is the one place that reads config files, configures logging and prints. Each command
 loads its config once and hands it to the role's ``serve``.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from pydantic import BaseModel
 
 from swarmfly import __version__, idgen
 from swarmfly.client.dfget import DfgetOptions, DfgetResult
@@ -21,8 +23,10 @@ from swarmfly.client.progress import TerminalProgress
 from swarmfly.config import (
     ConfigError,
     DaemonConfig,
+    SchedulerServiceConfig,
     default_config_paths,
     load_daemon_config,
+    load_scheduler_config,
     unknown_keys,
 )
 from swarmfly.errors import SwarmflyError, Timeout
@@ -44,7 +48,7 @@ def _load_daemon_config(path: Path | None, program: str) -> DaemonConfig:
     return config
 
 
-def _warn_unknown_keys(config: DaemonConfig, path: Path | None) -> None:
+def _warn_unknown_keys(config: BaseModel, path: Path | None) -> None:
     unknown = sorted(unknown_keys(config))
     if unknown:
         logger.warning(
@@ -53,8 +57,8 @@ def _warn_unknown_keys(config: DaemonConfig, path: Path | None) -> None:
         )
 
 
-def _find_config() -> Path | None:
-    for candidate in default_config_paths():
+def _find_config(filename: str = "dfget.yaml") -> Path | None:
+    for candidate in default_config_paths(filename):
         if candidate.is_file():
             return candidate
     return None
@@ -257,6 +261,38 @@ def task_id(
 
 swarmfly.add_command(dfget)
 swarmfly.add_command(dfdaemon, "daemon")
+
+
+def _run_scheduler(config: SchedulerServiceConfig, path: Path | None) -> None:
+    import uvloop
+
+    from swarmfly.scheduler.main import serve
+
+    setup_logging(config.log_level, config.log_format)
+    _warn_unknown_keys(config, path)
+    try:
+        # The scheduler serves small JSON messages: uvloop's faster loop suits it.
+        uvloop.run(serve(config))
+    except SwarmflyError as exc:
+        _fail("scheduler", str(exc))
+
+
+@swarmfly.command("scheduler")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="scheduler.yaml to read (default: ./scheduler.yaml, ~/.swarmfly/, /etc/swarmfly/).",
+)
+def scheduler(config_path: Path | None) -> None:
+    """Run the scheduler (8002): tells peers whom to download from, orders seed peers."""
+    path = config_path or _find_config("scheduler.yaml")
+    try:
+        config = load_scheduler_config(path)
+    except ConfigError as exc:
+        _fail("scheduler", str(exc), 2)
+    _run_scheduler(config, path)
 
 
 @swarmfly.command("up")

@@ -2,7 +2,8 @@
 
 A process logs one ``msg=ready`` line with the ports it bound; the harness reads its stderr
 until that line (under a deadline), then keeps copying the output to a log file, whose tail
-is printed when a test fails.
+is printed when a test fails. A test can also wait for a later line (``wait_for_line``): the
+copier wakes it when the line passes, so nobody polls the file.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Process:
     log_path: Path
     ready: dict[str, str] = field(default_factory=dict)
     _pump: asyncio.Task[None] | None = None
+    _watchers: list[tuple[re.Pattern[str], asyncio.Future[dict[str, str]]]] = field(
+        default_factory=list
+    )
 
     def port(self, key: str) -> int:
         return int(self.ready[key])
@@ -59,11 +63,31 @@ class Process:
     async def kill(self) -> None:
         await self.stop(signal.SIGKILL)
 
+    async def wait_for_line(self, pattern: str, timeout: float = 10.0) -> dict[str, str]:
+        """The fields of the first log line matching ``pattern``, already logged or to come."""
+        regex = re.compile(pattern)
+        for line in self.log_text().splitlines():
+            if regex.search(line):
+                return parse_logfmt(line)
+        future: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+        self._watchers.append((regex, future))
+        try:
+            async with asyncio.timeout(timeout):
+                return await future
+        finally:
+            self._watchers.remove((regex, future))
 
-async def _copy(stream: asyncio.StreamReader, log: Any) -> None:
+    def _saw(self, text: str) -> None:
+        for regex, future in self._watchers:
+            if not future.done() and regex.search(text):
+                future.set_result(parse_logfmt(text))
+
+
+async def _copy(stream: asyncio.StreamReader, log: Any, handle: Process) -> None:
     while line := await stream.readline():
         log.write(line)
         log.flush()
+        handle._saw(line.decode(errors="replace"))
     log.close()
 
 
@@ -105,7 +129,7 @@ async def start_process(
         if not log.closed:
             log.close()
         raise
-    handle._pump = asyncio.create_task(_copy(process.stderr, log))
+    handle._pump = asyncio.create_task(_copy(process.stderr, log, handle))
     return handle
 
 
@@ -127,5 +151,15 @@ def daemon_config(root: Path, **sections: Any) -> Path:
             config[key] = value
     root.mkdir(parents=True, exist_ok=True)
     path = root / "dfget.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def scheduler_config(root: Path, **settings: Any) -> Path:
+    """Write a scheduler.yaml for a test scheduler: loopback, port 0, plus ``settings``."""
+    config: dict[str, Any] = {"server": {"ip": "127.0.0.1", "port": 0}, "logLevel": "info"}
+    config.update(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "scheduler.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

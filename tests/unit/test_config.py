@@ -166,3 +166,9 @@ def test_scheduler_yaml_file(tmp_path: Path) -> None:
     assert config.host_ttl == timedelta(minutes=1)
     assert list(unknown_keys(config)) == ["schedulng"]
     assert load_scheduler_config(None) == SchedulerServiceConfig()
+
+
+def test_shipped_scheduler_yaml_is_the_defaults() -> None:
+    config = load_scheduler_config(ROOT / "scheduler.yaml")
+    assert list(unknown_keys(config)) == []
+    assert config == SchedulerServiceConfig()

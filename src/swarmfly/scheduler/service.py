@@ -133,7 +133,12 @@ class SchedulerService:
             raise errors.InvalidInput(f"not a task ID: {message.task.task_id!r}")
         host = self.state.host(message.host_id)
         peer = self.state.announce(message.peer_id, host, message.task)
-        return await self._schedule(peer, asked=message.need_back_to_source)
+        source_reason = None
+        if message.need_back_to_source:
+            source_reason = "requested by the peer"
+        elif peer.state is PeerState.BACK_TO_SOURCE:
+            source_reason = "already fetching from the source"  # e.g. a seed peer on an order
+        return await self._schedule(peer, source_reason=source_reason)
 
     def report_pieces(self, peer_id: str, message: ReportPieces) -> None:
         peer = self.state.record_pieces(peer_id, message)
@@ -158,7 +163,7 @@ class SchedulerService:
                     "reason": reason,
                 },
             )
-        return await self._schedule(peer, asked=False)
+        return await self._schedule(peer, source_reason=None)
 
     def report_result(self, peer_id: str, message: ReportResult) -> None:
         peer = self.state.peer(peer_id)
@@ -183,18 +188,19 @@ class SchedulerService:
 
     # decisions
 
-    async def _schedule(self, peer: Peer, *, asked: bool) -> PeerAssignment:
-        decision = self._decide(peer, asked=asked, order_failed=False)
+    async def _schedule(self, peer: Peer, *, source_reason: str | None) -> PeerAssignment:
+        """Parents for ``peer``, or the source (at once when ``source_reason`` says why)."""
+        if source_reason is not None:
+            return self._apply(peer, NoParentPlan(Fallback.BACK_TO_SOURCE, source_reason))
+        decision = self._decide(peer, order_failed=False)
         if isinstance(decision, NoParentPlan) and decision.action is Fallback.ORDER_SEED:
             task = self.state.task_of(peer)
             await self._orders.place(task.spec, self._seed_targets(peer))
             peer = self.state.peer(peer.peer_id)  # it may have left while we waited
-            decision = self._decide(peer, asked=asked, order_failed=True)
+            decision = self._decide(peer, order_failed=True)
         return self._apply(peer, decision)
 
-    def _decide(self, peer: Peer, *, asked: bool, order_failed: bool) -> Decision:
-        if asked:
-            return NoParentPlan(Fallback.BACK_TO_SOURCE, "requested by the peer")
+    def _decide(self, peer: Peer, *, order_failed: bool) -> Decision:
         task = self.state.task_of(peer)
         now = self._clock()
         parents = select_parents(

@@ -135,10 +135,16 @@ async def test_concurrent_announces_order_one_seed_and_follow_it(harness: Harnes
         assert answer.parents[0].is_seed and answer.parents[0].host_id == seed_host
     peer = harness.service.state.peers[seed_peer]
     assert peer.state is PeerState.BACK_TO_SOURCE
-    # the seed peer reports under the order's peer ID; announcing, it is told to fetch
+    # the seed peer reports under the order's peer ID; announcing, it is told to fetch, even
+    # when another peer (not downloading from it) could serve
     harness.service.report_pieces(seed_peer, ReportPieces(pieces=[0]))
+    other_host = harness.service.state.hosts[harness.register("other")]
+    harness.service.state.add_peer("other", other_host, spec(), PeerState.SUCCEEDED)
     itself = await harness.announce(seed_peer, seed_host)
-    assert itself.action is Action.BACK_TO_SOURCE
+    assert (itself.action, itself.reason) == (
+        Action.BACK_TO_SOURCE,
+        "already fetching from the source",
+    )
     assert harness.counter("seed_orders_total", outcome="accepted") == 1
 
 

@@ -45,6 +45,8 @@ from swarmfly.wire.scheduler import (
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+#: ``BadParent.reason`` values used as metric labels; anything else counts as "other".
+BAD_PARENT_REASONS = frozenset({"corrupt", "failed", "slow"})
 #: Parents to use, or what to do when there are none.
 Decision = list[Peer] | NoParentPlan
 
@@ -152,7 +154,8 @@ class SchedulerService:
         reasons = {bad.peer_id: bad.reason for bad in message.bad_parents}
         for parent in self.state.block_parents(peer, reasons):
             reason = reasons[parent.peer_id]
-            self._metrics.bad_parents.labels(reason=reason).inc()
+            label = reason if reason in BAD_PARENT_REASONS else "other"
+            self._metrics.bad_parents.labels(reason=label).inc()
             logger.warning(
                 "bad parent reported",
                 extra={
@@ -177,7 +180,6 @@ class SchedulerService:
                 "peer_id": peer_id,
                 "outcome": outcome,
                 "pieces": peer.finished_pieces,
-                "error": message.error,
             },
         )
 

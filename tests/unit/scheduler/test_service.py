@@ -201,6 +201,10 @@ async def test_reschedule_blocklists_bad_parents(harness: Harness) -> None:
     last = await harness.service.reschedule("child", worse)
     assert (last.action, last.reason) == (Action.BACK_TO_SOURCE, "no usable parent")
     assert harness.counter("bad_parents_total", reason="slow") == 2
+    assert harness.counter("bad_parents_total", reason="corrupt") == 1
+    odd = Reschedule(bad_parents=[BadParent(peer_id="p1", reason="made-up reason 42")])
+    await harness.service.reschedule("child", odd)
+    assert harness.counter("bad_parents_total", reason="other") == 1  # labels stay bounded
     other = await harness.announce("other", harness.register("h5"))
     assert "p1" in _ids(other)  # blocklisted for that child only
     with pytest.raises(errors.NotFound):

@@ -29,6 +29,7 @@ from tests.support.containerd import (
     default_mirror_hosts,
     registry_mirror_hosts,
 )
+from tests.support.fake_registry import BlobFault, running_fake_registry
 from tests.support.registry import Registry
 from tests.support.service import free_port
 
@@ -155,3 +156,27 @@ async def test_a_dead_mirror_is_caught_falling_back_to_the_registry(
     assert all(registry.host in hosts[b.digest] for b in images.small.blobs)
     await registry.barrier()
     assert registry.blob_get_counts() == {b.digest: 1 for b in images.small.blobs}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [BlobFault(corrupt=True), BlobFault(truncate_at=40 << 20)],
+    ids=["wrong-digest", "truncated"],
+)
+async def test_the_fake_registry_serves_faults_that_containerd_rejects(
+    fault: BlobFault, containerd: Containerd, images: ImageSet
+) -> None:
+    layer = images.small.layers[1]
+    async with running_fake_registry(images.layout) as fake:
+        fake.publish(SMALL_REPOSITORY, TAG, images.small)
+        reference = fake.reference(SMALL_REPOSITORY, TAG)
+        fake.faults[layer.digest] = fault
+        failed = await containerd.fetch(reference, hosts_dir=None)
+        assert not failed.ok
+        assert layer.digest not in await containerd.content_digests()
+        assert fake.blob_gets(layer.digest)
+
+        fake.faults.clear()
+        containerd.abort_ingests()
+        (await containerd.fetch(reference, hosts_dir=None)).check()
+    assert sha256_file(containerd.blob_file(layer.digest)) == layer.digest

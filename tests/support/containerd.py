@@ -12,6 +12,8 @@ What containerd 1.6 does that a test must allow for:
   exit status proves nothing: ``CtrResult.requests()`` (from ``ctr --debug``) says which host
   each request went to.
 - Mirrors get ``?ns=<registry host>`` on every request; the ``server`` never does.
+- A failed download stays as an ingest that the next fetch resumes (with ``Range``), even a
+  complete one whose digest did not match: ``abort_ingests()`` before a clean retry.
 """
 
 from __future__ import annotations
@@ -73,6 +75,28 @@ class CtrRequest:
 
 
 @dataclass(frozen=True)
+class CtrResponse:
+    """A response ctr received (``msg="fetch response received"``): headers are lowercase."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def digest(self) -> str | None:
+        last = urlsplit(self.url).path.rsplit("/", 1)[-1]
+        return last if ":" in last else None
+
+    @property
+    def is_blob(self) -> bool:
+        return "/blobs/" in urlsplit(self.url).path
+
+
+@dataclass(frozen=True)
 class CtrResult:
     command: CommandResult
 
@@ -94,6 +118,26 @@ class CtrResult:
             if 'msg="do request"' in line:
                 fields = _logfmt(line)
                 found.append(CtrRequest(fields.get("request.method", ""), fields.get("url", "")))
+        return found
+
+    def responses(self) -> list[CtrResponse]:
+        """Every response ctr read the headers of (needs ``debug=True``)."""
+        found = []
+        prefix = "response.header."
+        for line in self.command.stderr.splitlines():
+            if 'msg="fetch response received"' in line:
+                fields = _logfmt(line)
+                found.append(
+                    CtrResponse(
+                        url=fields.get("url", ""),
+                        status=int(fields.get("response.status", "0").split()[0] or 0),
+                        headers={
+                            k.removeprefix(prefix): v
+                            for k, v in fields.items()
+                            if k.startswith(prefix)
+                        },
+                    )
+                )
         return found
 
     def blob_hosts(self) -> dict[str, set[str]]:
@@ -194,6 +238,18 @@ class Containerd:
         """Downloads in progress or abandoned part-way (``ctr content active``)."""
         result = (await self.ctr("content", "active", namespace=namespace, debug=False)).check()
         return result.command.stdout.splitlines()[1:]
+
+    def abort_ingests(self) -> None:
+        """Drop every partial or failed download (containerd's ``Abort``; ctr 1.6 has none).
+
+        Call it only while no ctr runs. A blob whose bytes all arrived but failed the digest
+        check stays as a full ingest, and the next fetch of that blob retries the commit
+        without downloading anything, failing again until containerd's GC happens to run.
+        """
+        ingests = self.content_dir / "ingest"
+        if ingests.is_dir():
+            for ingest in ingests.iterdir():
+                shutil.rmtree(ingest, ignore_errors=True)  # containerd's GC may race us
 
     async def forget(self, namespace: str = "default") -> None:
         """Remove every image and blob from a namespace, so the next pull downloads again."""

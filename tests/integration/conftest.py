@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from tests.support.origin import Origin, running_origin
-from tests.support.processes import Process, daemon_config, start_process
+from tests.support.processes import Process, daemon_config, scheduler_config, start_process
 
 StartDaemon = Callable[..., Awaitable[Process]]
+StartScheduler = Callable[..., Awaitable[Process]]
 
 
 @pytest.fixture
@@ -33,6 +34,32 @@ async def start_daemon(
         root = tmp_path / name
         config = daemon_config(root, **sections)
         process = await start_process(name, ["daemon", "--config", str(config)], root / "log.txt")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        await process.stop()
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        for process in started:
+            tail = process.log_text().splitlines()[-40:]
+            sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")
+
+
+@pytest.fixture
+async def start_scheduler(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[StartScheduler]:
+    """``await start_scheduler(hostTTL="1s")`` runs ``python -m swarmfly scheduler``."""
+    started: list[Process] = []
+
+    async def start(name: str = "scheduler", **settings: Any) -> Process:
+        root = tmp_path / name
+        config = scheduler_config(root, **settings)
+        process = await start_process(
+            name, ["scheduler", "--config", str(config)], root / "log.txt"
+        )
         started.append(process)
         return process
 

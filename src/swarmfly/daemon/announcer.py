@@ -22,6 +22,7 @@ from swarmfly.wire.scheduler_client import SchedulerClient
 logger = logging.getLogger(__name__)
 
 DEFAULT_KEEPALIVE = 5.0
+REGISTER_WAIT = 5.0
 
 
 class Announcer:
@@ -50,8 +51,17 @@ class Announcer:
     def is_reachable(self, addr: str) -> bool:
         return self._reachable.get(addr) is True
 
-    async def wait_registered(self, addr: str) -> None:
-        await self._registered[addr].wait()
+    async def settled(self, addr: str, limit: float = REGISTER_WAIT) -> bool:
+        """Whether the host is registered with ``addr``, waiting (up to ``limit``) for the
+        first attempt when it is still under way: a task announced in the daemon's first
+        moments must not go back to source just because registration had not finished."""
+        if self._reachable.get(addr) is None:
+            try:
+                async with asyncio.timeout(limit):
+                    await self._registered[addr].wait()
+            except TimeoutError:
+                return False
+        return self.is_reachable(addr)
 
     @asynccontextmanager
     async def running(self, host: HostInfo) -> AsyncIterator[Announcer]:
@@ -95,6 +105,7 @@ class Announcer:
             except errors.SwarmflyError as exc:
                 registered = False
                 self._mark(addr, False, str(exc))
+                self._registered[addr].set()  # the first attempt is over, whatever it gave
             await asyncio.sleep(interval)
 
     def _mark(self, addr: str, reachable: bool, error: str = "") -> None:

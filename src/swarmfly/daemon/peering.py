@@ -120,19 +120,18 @@ class _Session:
         self._peer_id = peer_id
 
     async def run(self, back_to_source: BackToSource, complete: Complete) -> TaskRecord:
-        async with PieceReporter(self._client, self._peer_id).running() as reporter:
-            try:
+        reporter = PieceReporter(self._client, self._peer_id)
+        try:
+            async with reporter.running():  # its last batch goes out before the result
                 record = await self._follow(back_to_source, complete, reporter.add)
-            except BaseException as exc:
-                await asyncio.shield(self._report(ReportResult(success=False, error=str(exc))))
-                raise
-            result = ReportResult(
-                success=True,
-                content_length=record.content_length,
-                piece_length=record.piece_length,
-            )
-            await asyncio.shield(self._report(result))
-            return record
+        except BaseException as exc:
+            await asyncio.shield(self._report(ReportResult(success=False, error=str(exc))))
+            raise
+        result = ReportResult(
+            success=True, content_length=record.content_length, piece_length=record.piece_length
+        )
+        await asyncio.shield(self._report(result))
+        return record
 
     async def _follow(
         self, back_to_source: BackToSource, complete: Complete, on_piece: OnPiece
@@ -156,6 +155,8 @@ class _Session:
         return await back_to_source(on_piece)
 
     async def _announce(self) -> PeerAssignment:
+        if not await self._peering.announcer.settled(self._addr):
+            return PeerAssignment(action=Action.BACK_TO_SOURCE, reason="scheduler unreachable")
         message = AnnouncePeer(
             peer_id=self._peer_id,
             host_id=self._peering.announcer.host.host_id,

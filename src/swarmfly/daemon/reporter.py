@@ -64,6 +64,7 @@ class PieceReporter:
             await self._client.report_pieces(self._peer_id, message)
             self._failed = False
         except errors.SwarmflyError as exc:
+            self._pending[:0] = batch  # kept for the next batch: the scheduler may be back
             if not self._failed:
                 logger.warning(
                     "could not report pieces to the scheduler",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from swarmfly import errors
+from swarmfly.ratelimit import RateLimiter, throttle
 from swarmfly.wire import headers
 from swarmfly.wire.errors import error_from_response
 from swarmfly.wire.pieces import PieceList
@@ -25,9 +26,16 @@ class PieceBytes:
 class PieceClient:
     """Asks parents for piece lists and pieces; every failure is one of our error categories."""
 
-    def __init__(self, session: aiohttp.ClientSession, *, piece_timeout: float) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        piece_timeout: float,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
         self._session = session
         self._piece_timeout = piece_timeout
+        self._rate_limiter = rate_limiter
 
     async def list_pieces(
         self, ip: str, port: int, task_id: str, *, known: int = -1, wait: float = 0.0
@@ -68,4 +76,5 @@ class PieceClient:
             raise errors.Timeout(f"parent {ip}:{port} stalled on piece {number}") from exc
         if response.content_length is not None and len(data) != response.content_length:
             raise errors.Unavailable(f"parent {ip}:{port} sent a short piece {number}")
+        await throttle(self._rate_limiter, len(data))  # download.rateLimit covers parents too
         return PieceBytes(number=number, offset=offset, digest=digest, data=data)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -15,35 +12,6 @@ from aiohttp import web
 
 from swarmfly.web.runner import serve_app
 from swarmfly.wire.scheduler import SEED_TASKS_PATH, SeedOrder, SeedOrderAccepted
-from tests.support.processes import Process, scheduler_config, start_process
-
-StartScheduler = Callable[..., Awaitable[Process]]
-
-
-@pytest.fixture
-async def start_scheduler(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[StartScheduler]:
-    """``await start_scheduler(hostTTL="1s")`` runs ``python -m swarmfly scheduler``."""
-    started: list[Process] = []
-
-    async def start(name: str = "scheduler", **settings: Any) -> Process:
-        root = tmp_path / name
-        config = scheduler_config(root, **settings)
-        process = await start_process(
-            name, ["scheduler", "--config", str(config)], root / "log.txt"
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        await process.stop()
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        for process in started:
-            tail = process.log_text().splitlines()[-40:]
-            sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")
 
 
 @pytest.fixture

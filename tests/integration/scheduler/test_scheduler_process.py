@@ -25,8 +25,8 @@ from swarmfly.wire.scheduler import (
     TaskSpec,
 )
 from swarmfly.wire.scheduler_client import SchedulerClient
-from tests.integration.conftest import run_cli
-from tests.integration.scheduler.conftest import FakeSeedDaemon, StartScheduler
+from tests.integration.conftest import StartScheduler, run_cli
+from tests.integration.scheduler.conftest import FakeSeedDaemon
 
 # a registry with a port, a repository with slashes, a signed query: what real tasks look like
 URL = "http://registry.test:5000/v2/test/team/app/blobs/sha256:{}?X-Amz-Signature=abc&ns=r:5000"

@@ -96,6 +96,7 @@ class TaskSpec(Message):
     filtered_query_params: list[str] | None = None
     piece_length: int | None = None
     digest: str | None = None
+    use_blob_digest: bool = True  # OCI blob URLs are named by their digest
 
 
 class AnnouncePeer(Message):

@@ -72,6 +72,7 @@ class RegistryDouble:
     corrupt: set[str] = field(default_factory=set)  # digests served with one byte flipped
     fail: dict[str, int] = field(default_factory=dict)  # digest -> status to answer GETs with
     gates: dict[str, Gate] = field(default_factory=dict)
+    cut: dict[str, int] = field(default_factory=dict)  # digest -> bytes sent, then the link dies
     manifests: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
 
     @property
@@ -152,6 +153,8 @@ class RegistryDouble:
             data = bytearray(path.read_bytes())
             data[len(data) // 2] ^= 0xFF
             return web.Response(body=bytes(data), headers=headers)
+        if request.method == "GET" and digest in self.cut:
+            return await self._cut(request, path, self.cut[digest], headers)
         if request.method == "GET" and digest in self.gates:
             return await self._gated(request, path, self.gates[digest], headers)
         return web.FileResponse(path, headers=headers)
@@ -179,6 +182,21 @@ class RegistryDouble:
         await gate.open.wait()
         await response.write(data[gate.after :])
         await response.write_eof()
+        return response
+
+    async def _cut(
+        self, request: web.Request, path: Path, after: int, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """Send ``after`` bytes and drop the connection; while cut, a resume finds nothing."""
+        if "Range" in request.headers:
+            raise web.HTTPNotFound(text='{"errors":[{"code":"BLOB_UNKNOWN"}]}')
+        data = path.read_bytes()
+        response = web.StreamResponse(headers=headers)
+        response.content_length = len(data)
+        await response.prepare(request)
+        await response.write(data[:after])
+        assert request.transport is not None
+        request.transport.abort()
         return response
 
     async def manifest(self, request: web.Request) -> web.StreamResponse:

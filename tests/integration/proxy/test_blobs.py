@@ -112,6 +112,32 @@ async def test_a_resume_deep_into_an_unfetched_blob_goes_to_the_source_as_a_rang
     assert len(gets) == 2 and gets[1].header("Range") == []
 
 
+async def test_a_resume_after_a_cut_pull_resumes_the_task_in_the_store(
+    start_proxy: StartProxy, registry: RegistryDouble, client: aiohttp.ClientSession
+) -> None:
+    blob = registry.add_blob(REPO, 14 * MIB)
+    data = blob.data()
+    registry.cut[blob.digest] = 2 * PIECE + MIB  # the registry dies after two pieces and a bit
+    proxy = await start_proxy()
+    url = proxy.mirror(f"/v2/{REPO}/blobs/{blob.digest}")
+    received = bytearray()
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async with client.get(url) as response:
+            async for chunk in response.content.iter_any():
+                received += chunk
+    assert len(received) == 2 * PIECE, "the two stored pieces, and not a byte more"
+
+    del registry.cut[blob.digest]  # the registry is back; containerd resumes its ingest
+    async with client.get(url, headers={"Range": f"bytes={len(received)}-"}) as response:
+        assert response.status == 206
+        assert await response.read() == data[len(received) :]
+    resumed = registry.seen("GET", "/blobs/")[-1]
+    assert resumed.header("Range") == [f"bytes={2 * PIECE}-{blob.size - 1}"], "the daemon's resume"
+    async with client.get(url) as response:  # and the blob is whole in the store now
+        assert response.headers["X-Dragonfly-Task-Download-Finished"] == "true"
+        assert await response.read() == data
+
+
 async def test_a_range_joins_a_download_in_flight(
     start_proxy: StartProxy, registry: RegistryDouble, client: aiohttp.ClientSession
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -183,3 +184,21 @@ async def test_plain_requests_and_tunnels_share_the_port(
         writer.write(b"still here")
         assert await reader.readexactly(10) == b"still here"
         writer.close()
+
+
+async def test_a_connect_after_other_requests_on_a_connection_is_refused(
+    start_proxy: StartProxy, registry: RegistryDouble
+) -> None:
+    proxy = await start_proxy()
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    target = f"{registry.url}/v2/"
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: {registry.host}\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = int(re.search(rb"Content-Length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
+    await reader.readexactly(length)
+    writer.write(f"CONNECT {registry.host} HTTP/1.1\r\nHost: {registry.host}\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"X-Dragonfly-Error-Type: proxy" in head
+    writer.close()

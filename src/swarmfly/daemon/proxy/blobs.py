@@ -5,11 +5,12 @@ task's pieces as they land, with sendfile, in order; the last piece of a blob is
 until the blob's digest checks, so a mismatch cuts the connection before the last byte.
 
 ``Range`` is answered with a 206 from the same shared download when the task is stored or
-already downloading, or when the range starts within the first piece (the whole download
-costs the client at most one piece of waiting, and lands the blob for everybody). A range
-further in on a task nobody is fetching is relayed to the source as is: that is containerd
-resuming an interrupted pull, and making it wait for the bytes it already has would defeat
-the resume. Only the bytes asked for cross the network then, and nothing is stored.
+already downloading, or when the download costs the client at most one piece of waiting:
+the range starts within the first piece, or the store already holds the pieces before it
+(containerd resuming a pull that was cut: the conductor resumes the task from its first
+missing piece, and the blob lands for everybody). Any other range is relayed to the source as
+is, since making the client wait for bytes it already has would defeat its resume; only the
+bytes asked for cross the network then, and nothing is stored.
 
 Bytes that this request did not fetch with its own credentials (a store hit, or another
 request's download) go out only after :class:`~.access.AccessChecker` says the upstream would
@@ -31,7 +32,7 @@ from swarmfly.daemon.serving import send_task
 from swarmfly.daemon.tasks import TaskDownload
 from swarmfly.digests import Digest
 from swarmfly.errors import InvalidInput, StorageFull, SwarmflyError, UpstreamError
-from swarmfly.idgen import MIN_PIECE_LENGTH
+from swarmfly.idgen import MIN_PIECE_LENGTH, piece_count
 from swarmfly.logs import redacted_url
 from swarmfly.source import (
     ByteRange,
@@ -97,11 +98,27 @@ async def get_blob(request: web.Request, route: Route, ctx: ProxyContext) -> Ser
 
 
 async def _range_goes_to_source(ctx: ProxyContext, task_id: str, spec: RangeSpec) -> bool:
-    """A range deep into a task that is neither stored nor downloading goes to the source."""
+    """Whether a range is relayed rather than served from the task's (shared) download.
+
+    It is, when serving it from the task would make the client wait for more than a piece of
+    bytes it did not ask for: nobody is downloading the task, the store does not hold it, and
+    the pieces the store does hold (a pull cut mid-blob) end more than a piece before the range.
+    """
     if starts_in_first_piece(spec) or ctx.conductor.current(task_id) is not None:
         return False
     record = await ctx.store.get_task(task_id)
-    return record is None or record.state != TaskState.SUCCEEDED
+    if record is None or record.state == TaskState.FAILED:
+        return True
+    if record.state == TaskState.SUCCEEDED:
+        return False
+    if record.content_length is None or not isinstance(spec, ByteRange):
+        return True
+    have = {piece.number for piece in await ctx.store.pieces(task_id)}
+    count = piece_count(record.content_length, record.piece_length)
+    first_missing = next((n for n in range(count) if n not in have), None)
+    if first_missing is None:
+        return False
+    return spec.start - first_missing * record.piece_length >= MIN_PIECE_LENGTH
 
 
 async def _relay(

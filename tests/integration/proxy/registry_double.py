@@ -253,7 +253,8 @@ def _status(status: int) -> web.HTTPException:
 async def running_registry(root: Path) -> AsyncIterator[RegistryDouble]:
     root.mkdir(parents=True, exist_ok=True)
     registry = RegistryDouble(root)
-    app = web.Application()
+    # Registries take long tokens (distribution allows far more than aiohttp's 8 KiB default).
+    app = web.Application(handler_args={"max_field_size": 64 * 1024})
     app.router.add_route("GET", "/v2/", registry.base)
     app.router.add_route("HEAD", "/v2/", registry.base)
     for method in ("GET", "HEAD"):

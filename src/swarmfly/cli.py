@@ -1,5 +1,5 @@
-"""Command-line entry points: ``swarmfly`` (with ``daemon`` and ``scheduler``), ``dfget`` and
-``dfdaemon``.
+"""Command-line entry points: ``swarmfly`` (with ``daemon``, ``scheduler``, ``manager`` and
+``token``), ``dfget`` and ``dfdaemon``.
 
 This is the one place that reads config files, configures logging and prints. Each command
 loads its config once and hands it to the role's ``serve``.
@@ -16,16 +16,18 @@ from typing import NoReturn
 import click
 from pydantic import BaseModel
 
-from swarmfly import __version__, idgen
+from swarmfly import __version__, idgen, units
 from swarmfly.client.dfget import DfgetOptions, DfgetResult
 from swarmfly.client.dfget import dfget as run_dfget
 from swarmfly.client.progress import TerminalProgress
 from swarmfly.config import (
     ConfigError,
     DaemonConfig,
+    ManagerServiceConfig,
     SchedulerServiceConfig,
     default_config_paths,
     load_daemon_config,
+    load_manager_config,
     load_scheduler_config,
     unknown_keys,
 )
@@ -293,6 +295,112 @@ def scheduler(config_path: Path | None) -> None:
     except ConfigError as exc:
         _fail("scheduler", str(exc), 2)
     _run_scheduler(config, path)
+
+
+def _load_manager_config(path: Path | None) -> ManagerServiceConfig:
+    path = path or _find_config("manager.yaml")
+    try:
+        return load_manager_config(path)
+    except ConfigError as exc:
+        _fail("manager", str(exc), 2)
+
+
+_manager_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="manager.yaml to read (default: ./manager.yaml, ~/.swarmfly/, /etc/swarmfly/).",
+)
+
+
+@swarmfly.command("manager")
+@_manager_config_option
+def manager(config_path: Path | None) -> None:
+    """Run the manager (8080): Open API, preheat jobs, the schedulers' job queue."""
+    import uvloop
+
+    from swarmfly.manager.main import serve
+
+    config = _load_manager_config(config_path)
+    setup_logging(config.log_level, config.log_format)
+    _warn_unknown_keys(config, config_path)
+    try:
+        uvloop.run(serve(config))
+    except SwarmflyError as exc:
+        _fail("manager", str(exc))
+
+
+@swarmfly.group("token")
+def token() -> None:
+    """Personal access tokens for the manager's Open API (opens its database directly)."""
+
+
+@token.command("create")
+@click.option("--name", required=True, help="A name to tell the token by (unique).")
+@click.option("--scopes", default="job", show_default=True, help="job, cluster or job,cluster.")
+@click.option("--expires-in", default="30d", show_default=True, help="e.g. 30d, 12h.")
+@click.option("--bio", default="", help="What the token is for.")
+@_manager_config_option
+def token_create(
+    name: str, scopes: str, expires_in: str, bio: str, config_path: Path | None
+) -> None:
+    """Create a token and print its value once (only its hash is kept)."""
+    from swarmfly.manager.admin import create_token
+    from swarmfly.manager.tokens import parse_scopes
+
+    config = _load_manager_config(config_path)
+    setup_logging("warning", config.log_format)
+    try:
+        created = asyncio.run(
+            create_token(config, name, parse_scopes(scopes), units.parse_duration(expires_in), bio)
+        )
+    except SwarmflyError as exc:
+        _fail("token", str(exc))
+    info = created.info
+    click.echo(created.value)
+    click.echo(
+        f"token {info.name!r} (id {info.id}, scopes {','.join(info.scopes)}, expires "
+        f"{info.expires_at:%Y-%m-%d %H:%M} UTC): copy it now, it is not shown again",
+        err=True,
+    )
+
+
+@token.command("list")
+@_manager_config_option
+def token_list(config_path: Path | None) -> None:
+    """List tokens (never their values)."""
+    from swarmfly.manager.admin import list_tokens
+
+    config = _load_manager_config(config_path)
+    setup_logging("warning", config.log_format)
+    try:
+        tokens = asyncio.run(list_tokens(config))
+    except SwarmflyError as exc:
+        _fail("token", str(exc))
+    click.echo(f"{'ID':>4}  {'NAME':<24} {'SCOPES':<12} {'STATE':<9} {'EXPIRES':<17} LAST USED")
+    for info in tokens:
+        used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
+        click.echo(
+            f"{info.id:>4}  {info.name:<24} {','.join(info.scopes):<12} {info.state:<9} "
+            f"{info.expires_at:%Y-%m-%d %H:%M} {used}"
+        )
+
+
+@token.command("revoke")
+@click.argument("name_or_id")
+@_manager_config_option
+def token_revoke(name_or_id: str, config_path: Path | None) -> None:
+    """Make a token inactive (by name or ID): the Open API answers it 403."""
+    from swarmfly.manager.admin import revoke_token
+
+    config = _load_manager_config(config_path)
+    setup_logging("warning", config.log_format)
+    try:
+        info = asyncio.run(revoke_token(config, name_or_id))
+    except SwarmflyError as exc:
+        _fail("token", str(exc))
+    click.echo(f"token {info.name!r} (id {info.id}) revoked", err=True)
 
 
 @swarmfly.command("up")

@@ -1,5 +1,6 @@
 """Configuration files as pydantic models: ``dfget.yaml`` for the daemon (``DaemonConfig``),
-``scheduler.yaml`` for the scheduler (``SchedulerServiceConfig``).
+``scheduler.yaml`` for the scheduler (``SchedulerServiceConfig``), ``manager.yaml`` for the
+manager (``ManagerServiceConfig``).
 
 Keys are Dragonfly's camelCase; snake_case is accepted too. Every model is frozen and every
 field has its default, so a missing section means "the defaults". ``cli`` loads a file once
@@ -18,7 +19,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from swarmfly import units
@@ -200,6 +209,44 @@ class SchedulerServiceConfig(Section):
     log_format: Literal["logfmt", "json"] = "logfmt"
 
 
+class DatabaseConfig(Section):
+    # empty: SQLite in <dataDir>/manager.db; else a URL such as
+    # postgresql://user:password@host:5432/swarmfly (or sqlite:////path/to/manager.db)
+    dsn: SecretStr = SecretStr("")
+    pool_size: int = Field(default=10, ge=1, le=100)  # connections kept open (PostgreSQL)
+
+
+class JobsConfig(Section):
+    # a preheat whose timeout is 0 must be finished within this
+    default_timeout: Duration = Field(default=timedelta(minutes=60), gt=timedelta(0))
+    default_concurrent_count: int = Field(default=8, ge=1, le=100)  # blobs fetched at once
+    # a scheduler that stops renewing its claim on work loses it after this
+    lease: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    # how often deadlines are checked (a job past its timeout becomes FAILURE)
+    sweep_interval: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
+
+
+class SchedulerKeepaliveConfig(Section):
+    # told to each scheduler when it registers
+    keepalive_interval: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
+    # a scheduler (and its seed peers) silent this long is inactive
+    keepalive_ttl: Duration = Field(
+        default=timedelta(seconds=30), alias="keepaliveTTL", gt=timedelta(0)
+    )
+
+
+class ManagerServiceConfig(Section):
+    """``manager.yaml``."""
+
+    server: ServerConfig = _server(8080)
+    data_dir: Path = Path("/var/lib/swarmfly/manager")  # manager.db and root-password live here
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
+    schedulers: SchedulerKeepaliveConfig = Field(default_factory=SchedulerKeepaliveConfig)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["logfmt", "json"] = "logfmt"
+
+
 class ConfigError(InvalidInput):
     """A config file that cannot be used; the message is one line naming the key."""
 
@@ -245,6 +292,21 @@ def load_scheduler_config(path: Path | None) -> SchedulerServiceConfig:
     if path is None:
         return SchedulerServiceConfig()
     return parse_scheduler_config(read_yaml(path))
+
+
+def parse_manager_config(data: Mapping[str, Any] | None) -> ManagerServiceConfig:
+    """Validate a loaded ``manager.yaml``; the first problem becomes one line naming its key."""
+    try:
+        return ManagerServiceConfig.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from exc
+
+
+def load_manager_config(path: Path | None) -> ManagerServiceConfig:
+    """Read ``manager.yaml``; ``None`` gives the defaults."""
+    if path is None:
+        return ManagerServiceConfig()
+    return parse_manager_config(read_yaml(path))
 
 
 def read_yaml(path: Path) -> Mapping[str, Any]:

@@ -119,5 +119,14 @@ def make_error_middleware(render: Render) -> Middleware:
     return middleware
 
 
+def openapi_error_response(exc: errors.SwarmflyError) -> web.Response:
+    """How the Open API (``/oapi``) answers, as Dragonfly's clients expect: invalid input is
+    422 ``{"errors": "<field>: <why>"}``, everything else ``{"message": …}`` with its status."""
+    if isinstance(exc, errors.InvalidInput):
+        return web.json_response({"errors": str(exc)}, status=422)
+    return web.json_response({"message": str(exc)}, status=status_for(exc))
+
+
 error_middleware = make_error_middleware(error_response)
+openapi_error_middleware = make_error_middleware(openapi_error_response)
 proxy_error_middleware = make_error_middleware(proxy_error_response)

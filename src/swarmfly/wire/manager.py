@@ -18,6 +18,11 @@ these calls (a role talks to another only through that role's client):
 4. ``POST /api/v1/jobs/work/{work_id}/result`` (``WorkResult``): the terminal state, written
    once; the job is SUCCESS when every cluster's work succeeded, FAILURE as soon as one failed.
 
+Progress and result calls name their sender with ``?scheduler_id=`` (``SCHEDULER_ID_PARAM``):
+a scheduler whose lease lapsed and whose work another scheduler claimed since is answered 409
+(stop); a result for work that already ended (a result was written, its deadline passed, its
+job was deleted) is 409 too.
+
 A lease holder that stops renewing loses the work after ``lease_seconds``; a job that is not
 finished by its deadline (``timeout``) is FAILURE with that reason, whoever holds it.
 """
@@ -33,6 +38,7 @@ SCHEDULER_KEEPALIVE_PATH = "/api/v1/schedulers/{scheduler_id}/keepalive"
 CLAIM_PATH = "/api/v1/jobs/claim"
 WORK_PROGRESS_PATH = "/api/v1/jobs/work/{work_id}/progress"
 WORK_RESULT_PATH = "/api/v1/jobs/work/{work_id}/result"
+SCHEDULER_ID_PARAM = "scheduler_id"
 
 
 class Message(BaseModel):

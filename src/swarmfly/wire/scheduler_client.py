@@ -15,7 +15,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from swarmfly.wire.errors import error_from_response, translate_client_errors
+from swarmfly.wire.exchange import exchange, parse_answer
 from swarmfly.wire.scheduler import (
     HOST_KEEPALIVE_PATH,
     HOST_PATH,
@@ -48,40 +48,9 @@ SCHEDULE_TIMEOUT = 30.0
 #: Seconds for a seed peer to accept a download order.
 SEED_ORDER_TIMEOUT = 10.0
 
-_JSON = {"Content-Type": "application/json"}
-
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
-
-
-async def _exchange(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    body: Message | None,
-    *,
-    time_limit: float,
-    who: str,
-) -> bytes:
-    """One request; the answer's body on a 2xx status, else the error it stands for."""
-    with translate_client_errors(who, url):
-        async with session.request(
-            method,
-            url,
-            data=None if body is None else body.model_dump_json(),
-            headers=None if body is None else _JSON,
-            timeout=aiohttp.ClientTimeout(total=time_limit),
-        ) as response:
-            raw = await response.read()  # small JSON messages, never content
-    if not 200 <= response.status < 300:
-        raise error_from_response(response.status, raw, who=who)
-    return raw
-
-
-def _parse(model: type[M], raw: bytes, *, who: str, url: str) -> M:
-    with translate_client_errors(who, url):
-        return model.model_validate_json(raw)
 
 
 class SchedulerClient:
@@ -134,7 +103,7 @@ class SchedulerClient:
 
     async def _send(self, method: str, path: str, body: Message | None) -> None:
         url = f"{self.base_url}{path}"
-        await _exchange(
+        await exchange(
             self._session, method, url, body, time_limit=self._timeout, who="the scheduler"
         )
 
@@ -148,7 +117,7 @@ class SchedulerClient:
         time_limit: float | None = None,
     ) -> M:
         url = f"{self.base_url}{path}"
-        raw = await _exchange(
+        raw = await exchange(
             self._session,
             method,
             url,
@@ -156,7 +125,7 @@ class SchedulerClient:
             time_limit=self._timeout if time_limit is None else time_limit,
             who="the scheduler",
         )
-        return _parse(answer, raw, who="the scheduler", url=url)
+        return parse_answer(answer, raw, who="the scheduler", url=url)
 
 
 class SeedClient:
@@ -175,7 +144,7 @@ class SeedClient:
     ) -> SeedOrderAccepted:
         """The seed peer's acceptance (200 or 202); any failure is raised as its category."""
         url = str(URL.build(scheme="http", host=host_ip, port=control_port, path=SEED_TASKS_PATH))
-        raw = await _exchange(
+        raw = await exchange(
             self._session, "POST", url, message, time_limit=time_limit, who="the seed peer"
         )
-        return _parse(SeedOrderAccepted, raw, who="the seed peer", url=url)
+        return parse_answer(SeedOrderAccepted, raw, who="the seed peer", url=url)

@@ -9,12 +9,16 @@ time, so the event loop keeps reading the socket while the hashes run.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 
 from swarmfly.digests import DigestVerifier
 from swarmfly.errors import UpstreamError
 from swarmfly.storage import PieceRecord, PieceStore, TaskRecord
+
+#: Chunks handed to the digest thread and not yet hashed (memory: this many chunks).
+_HASH_BACKLOG = 8
 
 
 class StreamWriter:
@@ -52,16 +56,22 @@ class StreamWriter:
         room = piece_length
         written = 0
         loop = asyncio.get_running_loop()
+        hashing: deque[asyncio.Future[None]] = deque()
         try:
             async for chunk in chunks:
                 self._on_bytes(len(chunk))
-                hashing = None
                 if self._verifier is not None:
-                    hashing = loop.run_in_executor(self._hash_pool, self._verifier.update, chunk)
+                    # One hashing thread takes the chunks in order; the loop does not wait
+                    # for it except to bound the chunks held in memory.
+                    hashing.append(
+                        loop.run_in_executor(self._hash_pool, self._verifier.update, chunk)
+                    )
+                    while len(hashing) > _HASH_BACKLOG:
+                        await hashing.popleft()
                 view = memoryview(chunk)
                 while view:
                     part, view = view[:room], view[room:]
-                    await writer.write(part)
+                    await writer.enqueue(part)
                     room -= len(part)
                     written += len(part)
                     if room == 0:
@@ -69,8 +79,8 @@ class StreamWriter:
                         number += 1
                         writer = self._store.piece_writer(self._record.id, number, start + written)
                         room = piece_length
-                if hashing is not None:
-                    await hashing
+            while hashing:
+                await hashing.popleft()
             if expected is not None and written != expected:
                 raise UpstreamError(
                     f"the source sent {written} bytes where {expected} were expected", status=502
@@ -82,5 +92,6 @@ class StreamWriter:
                 await writer.abort()
         except BaseException:
             await asyncio.shield(writer.abort())
+            await asyncio.gather(*hashing, return_exceptions=True)
             raise
         return written

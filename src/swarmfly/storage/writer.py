@@ -8,7 +8,9 @@ running hash may no longer match the disk, so it can only be aborted and started
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from types import TracebackType
@@ -20,6 +22,9 @@ from swarmfly.storage.metadata import MetadataDB
 from swarmfly.storage.records import PieceRecord, TaskRecord, piece_capacity, piece_problem
 
 logger = logging.getLogger(__name__)
+
+#: Chunk writes one piece writer keeps in flight (memory: this many chunks).
+MAX_IN_FLIGHT = 4
 
 
 class _State(Enum):
@@ -63,6 +68,7 @@ class PieceWriter:
         self._hasher = new_piece_hasher()
         self._capacity: int | None = None
         self._state = _State.OPEN
+        self._in_flight: deque[asyncio.Future[None]] = deque()
 
     async def __aenter__(self) -> PieceWriter:
         return self
@@ -110,9 +116,45 @@ class PieceWriter:
         self.length += len(chunk)
         self._state = _State.OPEN
 
+    async def enqueue(self, chunk: bytes | memoryview) -> None:
+        """Hash ``chunk`` now and start writing it, without waiting for the disk.
+
+        The hash is updated here, on the caller's thread, so chunks are hashed in the order
+        they are queued; the pwrites run on the content pool (up to ``MAX_IN_FLIGHT`` at once:
+        past that this waits for the oldest). The socket keeps being read while the disk
+        works, which a write-then-wait per chunk does not allow. :meth:`commit` waits for every
+        queued write; a failed one spoils the writer.
+        """
+        capacity = await self._claim()
+        if self.length + len(chunk) > capacity:
+            self._state = _State.ABORTED
+            raise InvalidPiece(
+                f"piece {self.number} of task {self.task_id} exceeds {capacity} bytes"
+            )
+        self._hasher.update(chunk)
+        self._in_flight.append(
+            asyncio.ensure_future(self._files.write(self.task_id, self.offset + self.length, chunk))
+        )
+        self.length += len(chunk)
+        self._state = _State.OPEN
+        while len(self._in_flight) > MAX_IN_FLIGHT:
+            await self._drain_one()
+
+    async def _drain_one(self) -> None:
+        try:
+            await self._in_flight.popleft()
+        except BaseException:
+            self._state = _State.ABORTED
+            raise
+
+    async def _drain(self) -> None:
+        while self._in_flight:
+            await self._drain_one()
+
     async def commit(self) -> PieceRecord:
         """Sync the bytes (as configured), then record the piece as finished."""
         await self._claim()
+        await self._drain()
         try:
             await self._files.sync(self.task_id)
             piece = PieceRecord(
@@ -130,6 +172,12 @@ class PieceWriter:
         return record
 
     async def abort(self) -> None:
-        """Give up on the piece; its bytes stay on disk but no row ever declares them."""
+        """Give up on the piece; its bytes stay on disk but no row ever declares them.
+
+        Queued writes are waited for (their errors do not matter now), so none lands after
+        the abort, over the bytes of whoever writes this piece next.
+        """
         if self._state is not _State.COMMITTED:
             self._state = _State.ABORTED
+        in_flight, self._in_flight = list(self._in_flight), deque()
+        await asyncio.gather(*in_flight, return_exceptions=True)

@@ -9,6 +9,9 @@ credentials gets an ``error authorizing context`` entry instead, with no status:
 ``requests()`` parses them, and ``barrier()`` makes sure every request a client has seen
 answered is in the log before a test counts (it sends a marked request and waits for it).
 
+Auth is htpasswd (Basic, ``credentials``) or token auth (``token``: Bearer tokens from a token
+server, see ``tests.support.token_server``).
+
 Storage is cheap to copy: ``clone_storage`` hard-links a seeded storage tree (the registry
 never rewrites a blob in place), so each test can run its own registry over images pushed
 once per session.
@@ -102,13 +105,34 @@ def parse_request(line: str) -> RegistryRequest | None:
     )
 
 
+@dataclass(frozen=True)
+class TokenAuth:
+    """The registry's ``auth: token:`` section: whom it sends clients to, and whom it trusts.
+
+    The registry reads ``rootcertbundle`` when it starts; rewrite the file and restart it to
+    rotate the signing key.
+    """
+
+    realm: str  # the token server's URL
+    service: str
+    issuer: str
+    rootcertbundle: Path
+
+
 class Registry:
     """A running registry; ``stop()``/``start()`` restart it on the same port."""
 
-    def __init__(self, root: Path, storage: Path, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        storage: Path,
+        credentials: Credentials | None = None,
+        token: TokenAuth | None = None,
+    ) -> None:
         self.root = root
         self.storage = storage
         self.credentials = credentials
+        self.token = token
         self.port = 0
         self.service: Service | None = None
 
@@ -195,7 +219,7 @@ class Registry:
 
     async def _check_answers(self) -> None:
         async with aiohttp.ClientSession() as session, session.get(f"{self.url}/v2/") as reply:
-            expected = 401 if self.credentials else 200
+            expected = 401 if self.credentials or self.token else 200
             assert reply.status == expected, f"GET /v2/ answered {reply.status}:\n{self.tail()}"
 
     def _write_config(self) -> Path:
@@ -213,6 +237,15 @@ class Registry:
             config["auth"] = {
                 "htpasswd": {"realm": "swarmfly-tests", "path": str(self.root / "htpasswd")}
             }
+        elif self.token is not None:
+            config["auth"] = {
+                "token": {
+                    "realm": self.token.realm,
+                    "service": self.token.service,
+                    "issuer": self.token.issuer,
+                    "rootcertbundle": str(self.token.rootcertbundle),
+                }
+            }
         path = self.root / "config.yml"
         path.write_text(yaml.safe_dump(config))
         return path
@@ -226,11 +259,15 @@ async def write_htpasswd(path: Path, credentials: Credentials) -> None:
 
 
 async def start_registry(
-    root: Path, storage: Path, credentials: Credentials | None = None
+    root: Path,
+    storage: Path,
+    credentials: Credentials | None = None,
+    token: TokenAuth | None = None,
 ) -> Registry:
-    """A running registry over ``storage`` (htpasswd basic auth when ``credentials``)."""
+    """A running registry over ``storage``: htpasswd basic auth when ``credentials``, token
+    auth when ``token``, open otherwise."""
     storage.mkdir(parents=True, exist_ok=True)
-    registry = Registry(root, storage, credentials)
+    registry = Registry(root, storage, credentials, token)
     if credentials is not None:
         await write_htpasswd(root / "htpasswd", credentials)
     await registry.start()

@@ -32,11 +32,17 @@ async def push(
     *,
     all_platforms: bool = False,
     credentials: Credentials | None = None,
+    manifest_format: str | None = None,
 ) -> None:
-    """``skopeo copy oci:<layout>:<tag> docker://<destination>`` over plain http."""
+    """``skopeo copy oci:<layout>:<tag> docker://<destination>`` over plain http.
+
+    ``manifest_format="v2s2"`` converts to Docker's media types (manifest list included).
+    """
     args = [*_global_flags(None), "copy", "--dest-tls-verify=false"]
     if all_platforms:
         args.append("--all")
+    if manifest_format is not None:
+        args += ["--format", manifest_format]
     if credentials is not None:
         args += ["--dest-creds", credentials.pair]
     args += [layout.reference(tag), f"docker://{destination}"]

@@ -85,6 +85,7 @@ class SourceResponse:
         self._position = window.wire_start  # object offset of the next byte on the wire
         self._validator = resume_validator(raw.headers)
         self._resumable = raw.headers.get("Accept-Ranges", "").strip().lower() != "none"
+        self._leftover = b""  # received from the wire, not yet handed out
 
     async def iter_chunks(self, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         """The body in chunks of at most ``chunk_size`` bytes, resumed across drops.
@@ -127,8 +128,7 @@ class SourceResponse:
             want = chunk_size if self._end is None else min(chunk_size, self._end - self._position)
             if self._position < self.start:
                 want = min(want, self.start - self._position)
-            with translating_errors(self.url):
-                data = await self._raw.content.read(want)
+            data = await self._receive(want)
             if not data:
                 if self._end is not None:
                     raise SourceUnavailable(f"body ended at byte {self._position} of {self._end}")
@@ -137,6 +137,24 @@ class SourceResponse:
             self._position += len(data)
             if not skipping:
                 return data
+
+    async def _receive(self, want: int) -> bytes:
+        """Up to ``want`` bytes as the network delivered them.
+
+        ``readany`` hands over the buffer aiohttp received, where ``read(n)`` would join
+        several into a new ``n``-byte object: one copy of every byte saved. A chunk larger
+        than ``want`` is split, and the rest kept for the next call.
+        """
+        assert self._raw is not None
+        if not self._leftover:
+            with translating_errors(self.url):
+                self._leftover = await self._raw.content.readany()
+        data = self._leftover
+        if len(data) > want:
+            data, self._leftover = data[:want], data[want:]
+        else:
+            self._leftover = b""
+        return data
 
     async def _wait_to_resume(self, exc: SourceUnavailable | SourceTimeout, failures: int) -> None:
         """Sleep before resuming, or re-raise ``exc`` when resuming is not possible or allowed."""
@@ -178,6 +196,7 @@ class SourceResponse:
             self._resumable = False
             raise SourceUnavailable("resuming: source refused the rest of the range") from exc
         self._raw = raw
+        self._leftover = b""  # received past _position on the old connection: asked for again
         self._check_continues(raw)
 
     def _check_continues(self, raw: aiohttp.ClientResponse) -> None:

@@ -7,6 +7,7 @@ decision is made afresh (the peer may have left meanwhile, and the seed is now a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -80,6 +81,8 @@ class SchedulerService:
         self._config = config
         self._host_ttl = config.host_ttl.total_seconds()
         self.state = state or SchedulerState()
+        self.state.on_peer_done = self._peer_done
+        self._done_waiters: dict[str, list[asyncio.Future[Peer | None]]] = {}
         self._metrics = metrics
         self._clock = clock
         self._rng = rng or random.Random()
@@ -101,6 +104,46 @@ class SchedulerService:
     async def running(self) -> AsyncIterator[SchedulerService]:
         async with self._orders.running():
             yield self
+
+    # seed peers on their own (preheat)
+
+    def seed_targets(self, task_id: str) -> list[HostInfo]:
+        """Live seed hosts in ring order for ``task_id``: the owner first, then fallbacks."""
+        now = self._clock()
+        alive = [
+            host.info
+            for host in self.state.hosts.values()
+            if host.is_seed and host.is_alive(now, self._host_ttl)
+        ]
+        return self._ring.order(task_id, alive)
+
+    async def place_seed(self, spec: TaskSpec, targets: list[HostInfo]) -> SeedPlacement | None:
+        """Order the first of ``targets`` that accepts to fetch ``spec``; None if none did."""
+        return await self._orders.place(spec, targets)
+
+    async def wait_peer_done(self, peer_id: str) -> Peer | None:
+        """Wait until ``peer_id`` finishes (its last state), or None if it is forgotten first."""
+        peer = self.state.peers.get(peer_id)
+        if peer is None:
+            return None
+        if not peer.is_downloading:
+            return peer
+        done: asyncio.Future[Peer | None] = asyncio.get_running_loop().create_future()
+        self._done_waiters.setdefault(peer_id, []).append(done)
+        try:
+            return await done
+        finally:
+            waiters = self._done_waiters.get(peer_id, [])
+            if done in waiters:
+                waiters.remove(done)
+            if not waiters:
+                self._done_waiters.pop(peer_id, None)
+
+    def _peer_done(self, peer: Peer) -> None:
+        gone = peer.peer_id not in self.state.peers
+        for waiter in self._done_waiters.pop(peer.peer_id, []):
+            if not waiter.done():
+                waiter.set_result(None if gone else peer)
 
     # hosts
 
@@ -263,14 +306,8 @@ class SchedulerService:
 
     def _seed_targets(self, peer: Peer) -> list[HostInfo]:
         """Live seed hosts in ring order for the peer's task, the peer's own host left out."""
-        now = self._clock()
-        alive = [
-            host.info
-            for host in self.state.hosts.values()
-            if host.is_seed and host.is_alive(now, self._host_ttl)
-        ]
-        ordered = self._ring.order(peer.task_id, alive)
-        return [info for info in ordered if info.host_id != peer.host.host_id]
+        targets = self.seed_targets(peer.task_id)
+        return [info for info in targets if info.host_id != peer.host.host_id]
 
     def _record_seed(self, spec: TaskSpec, placement: SeedPlacement) -> None:
         host = self.state.host(placement.host_id)

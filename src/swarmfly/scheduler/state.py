@@ -15,7 +15,7 @@ check walks. A task lives while it has peers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -64,6 +64,7 @@ class Peer:
     pieces: set[int] = field(default_factory=set)
     parents: set[str] = field(default_factory=set)  # peer IDs it downloads from
     blocklist: set[str] = field(default_factory=set)  # peer IDs it must not be given again
+    error: str = ""  # why it failed, as the peer reported it
 
     @property
     def is_seed(self) -> bool:
@@ -113,6 +114,8 @@ class SchedulerState:
         self.hosts: dict[str, Host] = {}
         self.tasks: dict[str, Task] = {}
         self.peers: dict[str, Peer] = {}
+        #: Called with each peer that finishes or is forgotten (preheat waits on its seed peers).
+        self.on_peer_done: Callable[[Peer], None] | None = None
 
     def host(self, host_id: str) -> Host:
         try:
@@ -202,6 +205,8 @@ class SchedulerState:
             other.parents.discard(peer_id)
         if not task.peers:
             del self.tasks[peer.task_id]
+        if self.on_peer_done is not None:
+            self.on_peer_done(peer)
         return peer
 
     def record_pieces(self, peer_id: str, report: ReportPieces) -> Peer:
@@ -237,8 +242,11 @@ class SchedulerState:
 
     def finish(self, peer: Peer, result: ReportResult) -> None:
         peer.state = PeerState.SUCCEEDED if result.success else PeerState.FAILED
+        peer.error = result.error
         peer.parents = set()
         self.tasks[peer.task_id].learn_layout(result.content_length, result.piece_length)
+        if self.on_peer_done is not None:
+            self.on_peer_done(peer)
 
     def descendants(self, peer: Peer) -> set[str]:
         """Peers that download from ``peer``, directly or through others: never its parents."""

@@ -193,11 +193,21 @@ class SchedulingConfig(Section):
     filter_parent_limit: int = Field(default=15, ge=1, le=1000)
 
 
+class SchedulerManagerConfig(Section):
+    addr: str = ""  # host:port of the manager; empty: no preheat work is taken
+    # the scheduler cluster this scheduler serves (preheat jobs target clusters)
+    scheduler_cluster_id: int = Field(default=1, ge=1, alias="schedulerClusterID")
+    # how often an idle scheduler asks the manager for preheat work
+    claim_interval: Duration = Field(default=timedelta(seconds=1), gt=timedelta(0))
+
+
 class SchedulerServiceConfig(Section):
     """``scheduler.yaml``."""
 
     server: ServerConfig = _server(8002)
-    manager: ManagerConfig = Field(default_factory=ManagerConfig)  # not used yet
+    # the address daemons and the manager reach this scheduler at
+    advertise_ip: str = Field(default="127.0.0.1", alias="advertiseIP")
+    manager: SchedulerManagerConfig = Field(default_factory=SchedulerManagerConfig)
     scheduling: SchedulingConfig = Field(default_factory=SchedulingConfig)
     # how often daemons send keepalives (told to each host when it registers)
     host_keepalive_interval: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))

@@ -404,35 +404,53 @@ def token_revoke(name_or_id: str, config_path: Path | None) -> None:
 
 
 @swarmfly.command("up")
-@_config_option
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Where the daemon keeps its store (default: storage.dir).",
+    default=Path(".swarmfly-data"),
+    show_default=True,
+    help="Where the manager's database, the seed peer's store and the token live.",
 )
-def up(config_path: Path | None, data_dir: Path | None) -> None:
-    """Run the peer daemon with the shipped dfget.yaml, printing how to use it."""
-    path = config_path or _find_config()
-    config = _load_daemon_config(path, "swarmfly")
-    if data_dir is not None:
-        config = config.model_copy(
-            update={"storage": config.storage.model_copy(update={"dir": data_dir.absolute()})}
-        )
-    control = config.control.server.port
-    click.echo(
-        "Swarmfly daemon starting\n"
-        f"  config:      {path or '(defaults)'}\n"
-        f"  store:       {config.storage.dir}\n"
-        f"  piece server http://{config.host.ip}:{config.upload.server.port}\n"
-        f"  control API  http://127.0.0.1:{control}  (health: /healthy, metrics: /metrics)\n"
-        "Next:\n"
-        f"  dfget --daemon-addr http://127.0.0.1:{control} https://example.com/file -O file\n"
-        "  swarmfly task-id https://registry/v2/library/alpine/blobs/sha256:<hex>\n"
-        "Stop with Ctrl-C.",
-        err=True,
-    )
-    _run_daemon(config, path)
+@click.option(
+    "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
+)
+def up(data_dir: Path, log_level: str) -> None:
+    """Run a manager (8080), a scheduler (8002) and a seed-peer daemon (4000/4001/4003)."""
+    from swarmfly.stack import first_token, root_password_file, run_stack, stack_configs
+
+    stack = stack_configs(data_dir.absolute(), log_level=log_level)
+    setup_logging(log_level)
+    try:
+        token = asyncio.run(first_token(stack))
+    except SwarmflyError as exc:
+        _fail("swarmfly", str(exc))
+    password_file = root_password_file(stack)
+    password = password_file.read_text().strip() if password_file.exists() else "(see the log)"
+    click.echo(_UP_BANNER.format(data=stack.data_dir, password=password, token=token), err=True)
+    try:
+        asyncio.run(run_stack(stack))
+    except SwarmflyError as exc:
+        _fail("swarmfly", str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+_UP_BANNER = """
+Swarmfly is starting (data in {data})
+  manager (Open API)   http://127.0.0.1:8080   /oapi/v1, /healthy, /metrics
+  console              http://127.0.0.1:8080/  user root, password {password}
+  scheduler            http://127.0.0.1:8002
+  seed peer            pieces :4000, registry mirror/proxy :4001, control :4003
+  API token            {token}
+
+Preheat an image, then follow the job:
+  curl -s -X POST http://127.0.0.1:8080/oapi/v1/jobs -H 'Authorization: Bearer {token}' \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"type":"preheat","args":{{"type":"image","url":"http://127.0.0.1:5000/v2/library/alpine/manifests/3.19"}}}}'
+  curl -s http://127.0.0.1:8080/oapi/v1/jobs/1 -H 'Authorization: Bearer {token}'
+Point containerd at http://127.0.0.1:4001 (README: "containerd through the daemon").
+Stop with Ctrl-C.
+"""
 
 
 def main() -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.postgres import PostgresServer, running_postgres, server_bindir
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT.parent / "shared" / "contracts"
@@ -30,3 +33,14 @@ def require_binary(name: str) -> str:
     require(path is not None, f"needs {name} (scripts/setup installs it)")
     assert path is not None
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (Debian's ``postgresql`` package)."""
+    bindir = server_bindir()
+    if bindir is None:
+        require_binary("initdb")  # skips, or fails in CI
+        raise AssertionError("unreachable")
+    with running_postgres(bindir) as server:
+        yield server

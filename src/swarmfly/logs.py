@@ -115,3 +115,5 @@ def setup_logging(level: str = "info", fmt: str = "logfmt", stream: TextIO | Non
     logging.getLogger("aiohttp.access").setLevel(
         logging.DEBUG if level == "debug" else logging.WARNING
     )
+    # aiosqlite logs every statement with its parameters at debug: noise, and secrets.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -20,10 +20,8 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import URL, Connection, event, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy import URL, Connection, event, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,6 +36,9 @@ from swarmfly.manager.errors import DatabaseUnavailable
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The newest migration's revision (a test checks it is alembic's head): a database already
+#: there is used without loading alembic at all, which keeps the token CLI quick.
+HEAD_REVISION = "0001"
 #: Seconds a SQLite writer from another process waits for the write lock.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 #: Seconds a request waits for a pooled connection before giving up.
@@ -65,15 +66,22 @@ def redacted_dsn(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _first_line(exc: SQLAlchemyError) -> str:
+    """What went wrong, without the statement or its parameters (they may hold secrets)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"
+
+
 @contextmanager
 def translate_db_errors() -> Iterator[None]:
     """SQLAlchemy's and the drivers' failures as our categories, most specific first."""
     try:
         yield
     except IntegrityError as exc:
-        raise Conflict(f"the change clashes with what is stored: {exc.orig}") from exc
+        raise Conflict(f"the change clashes with what is stored: {_first_line(exc)}") from exc
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(f"the database failed: {type(exc).__name__}: {exc}") from exc
+        raise DatabaseUnavailable(f"the database failed: {_first_line(exc)}") from exc
     except OSError as exc:  # asyncpg's refused or reset connections
         raise DatabaseUnavailable(f"cannot reach the database: {exc}") from exc
 
@@ -84,6 +92,7 @@ def _sqlite_engine(url: URL, *, writer: bool) -> AsyncEngine:
         pool_size=1 if writer else 8,
         max_overflow=0 if writer else 8,
         pool_timeout=POOL_TIMEOUT,
+        hide_parameters=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 
@@ -107,7 +116,18 @@ def _sqlite_engine(url: URL, *, writer: bool) -> AsyncEngine:
     return engine
 
 
+def _revision(connection: Connection) -> str | None:
+    if not connection.dialect.has_table(connection, "alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _upgrade(connection: Connection) -> None:
+    if _revision(connection) == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -138,7 +158,12 @@ class Database:
         else:
             pool_size = config.database.pool_size
             reader = writer = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=POOL_TIMEOUT
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_timeout=POOL_TIMEOUT,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
         database = cls(url, reader, writer)
         try:

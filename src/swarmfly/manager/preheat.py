@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel, to_snake
 
 from swarmfly.idgen import parse_filter_list
@@ -63,12 +63,8 @@ class PreheatRequest(BaseModel):
     platform: str | None = ""
     piece_length: int | None = None
     scope: str | None = ""
-    concurrent_count: int | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "concurrent_count", "concurrentCount", "concurrent_task_count", "concurrentTaskCount"
-        ),
-    )
+    concurrent_count: int | None = None
+    concurrent_task_count: int | None = None  # another name for it; the first non-zero wins
     timeout: int | None = None  # nanoseconds, Dragonfly's encoding
 
 
@@ -204,7 +200,9 @@ def parse_preheat(
         platform=_platform(request.platform),
         piece_length=_piece_length(request.piece_length),
         scope=_scope(request.scope),
-        concurrent_count=_concurrent_count(request.concurrent_count, default_concurrent_count),
+        concurrent_count=_concurrent_count(
+            request.concurrent_count or request.concurrent_task_count, default_concurrent_count
+        ),
         deadline=now + _timeout(request.timeout, default_timeout),
     )
 

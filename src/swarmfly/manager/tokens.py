@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import or_, select, update
 
-from swarmfly.errors import InvalidInput, SwarmflyError
+from swarmfly.errors import Conflict, InvalidInput, SwarmflyError
 from swarmfly.manager.clock import Clock, system_clock, utc_now
 from swarmfly.manager.database import Database
 from swarmfly.manager.errors import (
@@ -126,13 +126,31 @@ class TokenStore:
             raise InvalidInput("expires_in: must be positive")
         value = new_token_value()
         now = utc_now(self._clock)
+        try:
+            info = await self._insert(
+                name.strip(), parse_scopes(scopes), value, now, expires_in, bio
+            )
+        except Conflict as exc:
+            raise Conflict(f"a token named {name.strip()!r} exists already") from exc
+        logger.info("token created", extra={"token_id": info.id, "token_name": info.name})
+        return NewToken(info, value)
+
+    async def _insert(
+        self,
+        name: str,
+        scopes: Sequence[str],
+        value: str,
+        now: datetime,
+        expires_in: timedelta,
+        bio: str,
+    ) -> TokenInfo:
         async with self._db.write() as session:
             root = await session.scalar(select(User.id).where(User.role == "root").limit(1))
             row = PersonalAccessToken(
-                name=name.strip(),
+                name=name,
                 bio=bio,
                 token_hash=token_hash(value),
-                scopes=list(parse_scopes(scopes)),
+                scopes=list(scopes),
                 state=TokenState.ACTIVE.value,
                 expires_at=now + expires_in,
                 last_used_at=None,
@@ -142,9 +160,7 @@ class TokenStore:
             )
             session.add(row)
             await session.flush()
-            info = _info(row)
-        logger.info("token created", extra={"token_id": info.id, "token_name": info.name})
-        return NewToken(info, value)
+            return _info(row)
 
     async def tokens(self) -> list[TokenInfo]:
         async with self._db.read() as session:

@@ -20,8 +20,8 @@ from swarmfly.manager.tokens import Scope
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-#: Where a request's authenticated token is kept for its handler.
-TOKEN_USER = "swarmfly.token_user_id"
+#: The user whose token authenticated the request (None for a token made without a user).
+TOKEN_USER: web.RequestKey[int | None] = web.RequestKey("token_user_id")
 
 _SCOPE_BY_SECTION = {"jobs": Scope.JOB, "clusters": Scope.CLUSTER}
 

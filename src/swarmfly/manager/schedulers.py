@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swarmfly.errors import InvalidInput
 from swarmfly.manager.clock import Clock, system_clock, utc_now
 from swarmfly.manager.database import Database
-from swarmfly.manager.errors import ClusterNotFound, SchedulerNotFound
+from swarmfly.manager.errors import SchedulerNotFound
 from swarmfly.manager.models import Scheduler, SchedulerCluster, SeedPeer
 from swarmfly.wire.manager import (
     RegisterScheduler,
@@ -71,7 +72,8 @@ class SchedulerRegistry:
         now = utc_now(self._clock)
         async with self._db.write() as session:
             if await session.get(SchedulerCluster, message.cluster_id) is None:
-                raise ClusterNotFound(message.cluster_id)
+                # 400, not 404: a 404 tells a scheduler to register again, which cannot help
+                raise InvalidInput(f"cluster_id: no scheduler cluster {message.cluster_id}")
             scheduler = await session.scalar(
                 select(Scheduler).where(
                     Scheduler.hostname == message.hostname,

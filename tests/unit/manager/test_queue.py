@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from swarmfly.errors import NotFound
+from swarmfly.errors import InvalidInput, NotFound
 from swarmfly.manager.clusters import ClusterStore, NewCluster
 from swarmfly.manager.database import Database
 from swarmfly.manager.errors import LeaseLost, WorkEnded
@@ -240,6 +240,17 @@ async def test_claims_need_a_live_deadline_and_the_right_cluster(world: World) -
     await world.job((1,), timeout_s=10)
     world.clock.advance(11)
     assert await world.queue.claim(one, 1) is None  # past its deadline, not handed out
+
+
+async def test_registration_needs_a_known_cluster_and_keepalives_a_known_id(world: World) -> None:
+    with pytest.raises(InvalidInput, match="cluster_id"):
+        await world.scheduler("a", cluster_id=9)
+    first = await world.scheduler("a")
+    assert await world.scheduler("a") == first  # the same scheduler gets its ID back
+    with pytest.raises(NotFound):
+        await world.schedulers.keepalive(first + 100, SchedulerKeepAlive())
+    with pytest.raises(NotFound):
+        await world.schedulers.check(first, cluster_id=2)
 
 
 async def test_unknown_work(world: World) -> None:

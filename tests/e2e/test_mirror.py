@@ -64,7 +64,9 @@ def sha256_file(path: Path) -> str:
     return f"sha256:{hasher.hexdigest()}"
 
 
-def assert_blobs_through_mirror(result: CtrResult, mirror: str, blobs: tuple[Blob, ...]) -> None:
+def assert_blobs_through_mirror(
+    result: CtrResult, mirror: str, blobs: tuple[Blob, ...], statuses: tuple[int, ...] = (200,)
+) -> None:
     """ctr asked only the mirror for every blob, never fell back, and got task headers."""
     result.check()
     assert not result.fallbacks(), "containerd fell back from the mirror:\n" + "\n".join(
@@ -75,7 +77,7 @@ def assert_blobs_through_mirror(result: CtrResult, mirror: str, blobs: tuple[Blo
     answered = {r.digest: r for r in result.responses() if r.is_blob and r.host == mirror}
     for blob in blobs:
         response = answered[blob.digest]
-        assert response.status == 200, (blob.digest, response)
+        assert response.status in statuses, (blob.digest, response)
         assert response.headers.get(TASK_ID) == blob.hex, (blob.digest, response.headers)
 
 
@@ -88,10 +90,18 @@ async def assert_committed_and_intact(
         assert sha256_file(containerd.blob_file(blob.digest)) == blob.digest
 
 
-def assert_committed_blobs_are_intact(containerd: Containerd, digests: set[str]) -> None:
-    """containerd verifies before committing; check the files anyway."""
-    for digest in digests:
-        assert sha256_file(containerd.blob_file(digest)) == digest
+def assert_no_wrong_blob_committed(containerd: Containerd) -> None:
+    """Every blob file containerd committed holds the bytes its name promises.
+
+    containerd verifies before it commits; check the files anyway. A file may vanish while
+    this runs (containerd's GC drops what a failed pull left unreferenced): that is fine.
+    """
+    for path in containerd.blob_files():
+        try:
+            digest = sha256_file(path)
+        except FileNotFoundError:
+            continue
+        assert digest == f"sha256:{path.name}", path
 
 
 @pytest.mark.parametrize("style", ["_default", "per-registry"])
@@ -288,9 +298,8 @@ async def test_a_bad_upstream_body_is_never_completed(
         fake_registry.reference(SMALL_REPOSITORY, TAG), hosts_dir=hosts_dir
     )
     assert not result.ok
-    stored = await containerd.content_digests()
-    assert layer.digest not in stored
-    assert_committed_blobs_are_intact(containerd, stored)
+    assert layer.digest not in await containerd.content_digests()
+    assert_no_wrong_blob_committed(containerd)
     assert fake_registry.blob_gets(layer.digest), "the fault was never exercised"
 
     status, outcome = await get_through_proxy(daemon, fake_registry.host, layer)
@@ -337,9 +346,14 @@ async def test_registry_killed_mid_blob_then_the_pull_completes_intact(
     hosts_dir: Path,
     images: ImageSet,
 ) -> None:
+    """The registry dies while the daemon streams a layer; after it returns, the pull completes.
+
+    containerd keeps the part it got as an ingest and may resume it with ``Range`` (or its GC
+    may have dropped it first): both are fine, as long as no wrong byte is ever committed.
+    """
     image = images.small
-    layer = image.layers[1]  # 64 MiB, 16 pieces at 16 MiB/s: about 4 s
-    daemon = await start_mirror(registry, download={"rateLimit": "16Mi"})
+    layer = image.layers[1]  # 64 MiB: 16 pieces, one at a time, 1/16 s each
+    daemon = await start_mirror(registry, download={"rateLimit": "64Mi", "concurrentPieceCount": 1})
     registry_mirror_hosts(hosts_dir, registry.host, proxy_url(daemon))
     reference = registry.reference(SMALL_REPOSITORY, TAG)
 
@@ -349,14 +363,21 @@ async def test_registry_killed_mid_blob_then_the_pull_completes_intact(
     result = await pending
     assert landed < layer.size // (4 << 20), "the kill must land mid-blob"
     assert not result.ok
-    stored = await containerd.content_digests()
-    assert layer.digest not in stored
-    assert_committed_blobs_are_intact(containerd, stored)
+    assert layer.digest not in await containerd.content_digests()
+    assert_no_wrong_blob_committed(containerd)
+    sent = sum(r.written for r in registry.blob_gets(layer.digest))
 
     await registry.start()
-    again = await containerd.fetch(reference, hosts_dir=hosts_dir)
-    assert_blobs_through_mirror(again, proxy_host(daemon), (layer,))
+    resumed = await containerd.fetch(reference, hosts_dir=hosts_dir)
+    assert_blobs_through_mirror(resumed, proxy_host(daemon), (layer,), statuses=(200, 206))
     await assert_committed_and_intact(containerd, image)
+
+    await containerd.forget()  # and a pull from scratch: the daemon finishes its own task
+    containerd.abort_ingests()
+    again = await containerd.fetch(reference, hosts_dir=hosts_dir)
+    assert_blobs_through_mirror(again, proxy_host(daemon), image.blobs)
+    await assert_committed_and_intact(containerd, image)
+    assert await task_state(daemon, layer) == "succeeded"
     await registry.barrier()
-    resent = sum(r.written for r in registry.blob_gets(layer.digest))
-    assert resent <= layer.size, "the daemon fetched no more than it was missing"
+    sent += sum(r.written for r in registry.blob_gets(layer.digest))
+    assert sent <= 2 * layer.size, "the layer was fetched again and again"

@@ -169,6 +169,10 @@ class Containerd:
     def content_dir(self) -> Path:
         return self.root / "root" / "io.containerd.content.v1.content"
 
+    def blob_files(self) -> list[Path]:
+        """Every committed blob file, in every namespace (the files are shared underneath)."""
+        return sorted(p for p in self.content_dir.glob("blobs/*/*") if p.is_file())
+
     def blob_file(self, digest: str) -> Path:
         """Where a committed blob lives (containerd verified its digest when it committed)."""
         algorithm, hex_digest = digest.split(":", 1)

@@ -322,9 +322,10 @@ def manager(config_path: Path | None) -> None:
 
     from swarmfly.manager.main import serve
 
-    config = _load_manager_config(config_path)
+    path = config_path or _find_config("manager.yaml")
+    config = _load_manager_config(path)
     setup_logging(config.log_level, config.log_format)
-    _warn_unknown_keys(config, config_path)
+    _warn_unknown_keys(config, path)
     try:
         uvloop.run(serve(config))
     except SwarmflyError as exc:

@@ -12,6 +12,9 @@ its blob reports; a result writes the terminal state once, under ``asyncio.shiel
 the queue owns, so a caller that goes away mid-write cannot leave it half done. Every change
 to a work item's state settles its job: FAILURE as soon as one work item failed, SUCCESS when
 all succeeded; the job's secrets are scrubbed when no work on it is live any more.
+
+Locks are always taken job row first, then its work rows (claim, result, timeout and delete
+alike), so two transactions on PostgreSQL never wait for each other in a circle.
 """
 
 from __future__ import annotations
@@ -46,10 +49,17 @@ logger = logging.getLogger(__name__)
 CLAIM_CANDIDATES = 8
 
 
+async def lock_job(session: AsyncSession, job_id: int) -> Job:
+    """The job's row, locked (PostgreSQL; SQLite has one writer anyway) and read afresh."""
+    job = await session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    assert job is not None  # work rows reference their job; jobs are never removed
+    return job
+
+
 async def settle_job(session: AsyncSession, job_id: int, now: datetime) -> JobState | None:
-    """Recompute the job's state from its work; returns the state it just reached, if any."""
-    job = await session.get(Job, job_id, with_for_update=True)
-    assert job is not None
+    """Recompute the job's state from its work (its row locked by the caller); returns the
+    state it just reached, if any."""
+    job = await lock_job(session, job_id)
     works = list(
         await session.execute(
             select(JobWork.state, JobWork.cluster_id, JobWork.error)
@@ -97,8 +107,8 @@ class JobQueue:
         until = now + self._lease
         async with self._db.write() as session:
             candidates = list(
-                await session.scalars(
-                    select(JobWork.id)
+                await session.execute(
+                    select(JobWork.id, JobWork.job_id)
                     .join(Job, Job.id == JobWork.job_id)
                     .where(
                         JobWork.cluster_id == cluster_id,
@@ -111,9 +121,10 @@ class JobQueue:
                     .limit(CLAIM_CANDIDATES)
                 )
             )
-            for work_id in candidates:
+            for work_id, job_id in candidates:
+                job = await lock_job(session, job_id)
                 if await self._take(session, work_id, scheduler_id, now, until):
-                    return await self._item(session, work_id, now)
+                    return await self._item(session, job, work_id, now)
         return None
 
     async def _take(
@@ -142,11 +153,9 @@ class JobQueue:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    async def _item(self, session: AsyncSession, work_id: int, now: datetime) -> WorkItem:
+    async def _item(self, session: AsyncSession, job: Job, work_id: int, now: datetime) -> WorkItem:
         work = await session.get(JobWork, work_id, populate_existing=True)
         assert work is not None
-        job = await session.get(Job, work.job_id)
-        assert job is not None
         if job.started_at is None:
             job.started_at = now
             job.updated_at = now
@@ -170,10 +179,14 @@ class JobQueue:
     async def _held(
         self, session: AsyncSession, work_id: int, scheduler_id: int | None
     ) -> JobWork | None:
-        """The work, locked; None when it already ended. Raises when another holds it."""
-        work = await session.get(JobWork, work_id, with_for_update=True)
-        if work is None:
+        """The work, locked after its job; None when it already ended. Raises when another
+        scheduler holds it."""
+        job_id = await session.scalar(select(JobWork.job_id).where(JobWork.id == work_id))
+        if job_id is None:
             raise WorkNotFound(work_id)
+        await lock_job(session, job_id)
+        work = await session.get(JobWork, work_id, with_for_update=True, populate_existing=True)
+        assert work is not None
         if not WorkState(work.state).is_live:
             return None
         if scheduler_id is not None and work.owner != scheduler_id:
@@ -240,18 +253,21 @@ class JobQueue:
         returns the IDs of the jobs touched."""
         now = utc_now(self._clock)
         async with self._db.write() as session:
-            overdue = list(
-                await session.execute(
-                    select(JobWork.id, JobWork.job_id, Job.deadline, Job.created_at)
+            job_ids = list(
+                await session.scalars(
+                    select(JobWork.job_id)
                     .join(Job, Job.id == JobWork.job_id)
                     .where(JobWork.state.in_(LIVE_WORK_STATES), Job.deadline <= now)
+                    .distinct()
+                    .order_by(JobWork.job_id)
                 )
             )
-            for work_id, _, deadline, created_at in overdue:
-                limit = (deadline - created_at).total_seconds()
+            for job_id in job_ids:
+                job = await lock_job(session, job_id)
+                limit = (job.deadline - job.created_at).total_seconds()
                 await session.execute(
                     update(JobWork)
-                    .where(JobWork.id == work_id, JobWork.state.in_(LIVE_WORK_STATES))
+                    .where(JobWork.job_id == job_id, JobWork.state.in_(LIVE_WORK_STATES))
                     .values(
                         state=WorkState.FAILURE.value,
                         error=f"timeout: not finished within {limit:g} s",
@@ -261,8 +277,6 @@ class JobQueue:
                     )
                     .execution_options(synchronize_session=False)
                 )
-            job_ids = sorted({job_id for _, job_id, _, _ in overdue})
-            for job_id in job_ids:
                 await settle_job(session, job_id, now)
         for job_id in job_ids:
             logger.warning("job timed out", extra={"job_id": job_id})

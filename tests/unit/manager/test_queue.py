@@ -258,3 +258,29 @@ async def test_unknown_work(world: World) -> None:
         await world.queue.progress(999, WorkProgress())
     with pytest.raises(NotFound):
         await world.queue.finish(999, WorkResult(success=True))
+
+
+async def test_results_deletes_and_timeouts_racing_on_one_job_never_deadlock(
+    world: World,
+) -> None:
+    await world.clusters.create(NewCluster(name="cluster-2"))
+    one, two = await world.scheduler("a", 1), await world.scheduler("b", 2)
+    janitor = JobJanitor(world.queue, world.schedulers, ManagerMetrics(), interval=1)
+    for round_ in range(6):
+        job_id = await world.job((1, 2), timeout_s=5)
+        first, second = await world.queue.claim(one, 1), await world.queue.claim(two, 2)
+        assert first is not None and second is not None
+        if round_ % 2:
+            world.clock.advance(6)  # the janitor races them too
+        outcomes = await asyncio.gather(
+            world.queue.finish(first.work_id, WorkResult(success=True), scheduler_id=one),
+            world.queue.progress(second.work_id, WorkProgress(), scheduler_id=two),
+            world.jobs.delete(job_id),
+            world.queue.finish(second.work_id, WorkResult(success=False), scheduler_id=two),
+            janitor.sweep(),
+            return_exceptions=True,
+        )
+        unexpected = [
+            o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, WorkEnded)
+        ]
+        assert unexpected == []

@@ -15,6 +15,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +213,11 @@ async def start_mirror(tmp_path: Path, component_logs: ComponentLogs) -> AsyncIt
         started.append(process)
         component_logs.add(name, lambda: "\n".join(process.log_text().splitlines()[-60:]))
         if "proxy_port" not in process.ready:
-            # Until the proxy lands the daemon serves no proxy port; its ready line says so.
+            # Before the proxy package existed the daemon served no proxy port; once it
+            # exists, a ready line without the port is a failure, never a silent skip.
+            assert find_spec("swarmfly.daemon.proxy") is None, (
+                f"the daemon's ready line has no proxy_port: {process.ready}"
+            )
             pytest.skip("the daemon has no proxy yet (no proxy_port in its ready line)")
         return process
 

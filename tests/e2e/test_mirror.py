@@ -31,6 +31,7 @@ from tests.support.containerd import (
     CtrResult,
     default_mirror_hosts,
     registry_mirror_hosts,
+    write_hosts_toml,
 )
 from tests.support.fake_registry import BlobFault, FakeRegistry, running_fake_registry
 from tests.support.images import Blob, Image
@@ -142,6 +143,31 @@ async def test_containerd_fetches_through_the_mirror_then_from_the_store(
     after = await scrape(metrics_url(daemon))
     assert after[STORE_HITS] - before[STORE_HITS] == len(image.blobs)
     assert after[SOURCE_BYTES] == before[SOURCE_BYTES]
+
+
+async def test_a_registry_alias_reaches_the_registry_named_by_the_header(
+    registry: Registry,
+    containerd: Containerd,
+    start_mirror: StartMirror,
+    hosts_dir: Path,
+    images: ImageSet,
+) -> None:
+    """The image is named by an alias that resolves nowhere, so ``?ns=`` is useless and only
+    ``X-Dragonfly-Registry`` (which wins over ``?ns=``) leads to the registry."""
+    alias = "registry.alias.invalid:5000"
+    daemon = await start_mirror("http://127.0.0.1:9")  # nor is registryMirror.addr any help
+    write_hosts_toml(
+        hosts_dir,
+        alias,
+        mirror=proxy_url(daemon),
+        server=registry.url,
+        header={"X-Dragonfly-Registry": [registry.url]},
+    )
+    result = await containerd.fetch(f"{alias}/{SMALL_REPOSITORY}:{TAG}", hosts_dir=hosts_dir)
+    assert_blobs_through_mirror(result, proxy_host(daemon), images.small.blobs)
+    assert {r.ns for r in result.requests() if r.host == proxy_host(daemon)} == {alias}
+    await registry.barrier()
+    assert registry.blob_get_counts() == {b.digest: 1 for b in images.small.blobs}
 
 
 async def test_containerd_pulls_and_unpacks_a_256_mib_layer_through_the_mirror(

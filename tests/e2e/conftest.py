@@ -175,7 +175,7 @@ async def containerd(tmp_path: Path, component_logs: ComponentLogs) -> AsyncIter
     require_binary("containerd")
     require_binary("ctr")
     instance = Containerd(tmp_path / "containerd")
-    component_logs.add("containerd", instance.service.tail)
+    component_logs.add("containerd", instance.tail)
     await instance.start()
     try:
         yield instance

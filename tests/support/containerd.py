@@ -178,6 +178,16 @@ class Containerd:
         algorithm, hex_digest = digest.split(":", 1)
         return self.content_dir / "blobs" / algorithm / hex_digest
 
+    def tail(self, lines: int = 40) -> str:
+        """The end of containerd's log without its start-up chatter (one line per plugin)."""
+        text = (
+            self.service.log_path.read_text(errors="replace")
+            if self.service.log_path.exists()
+            else ""
+        )
+        kept = [line for line in text.splitlines() if "loading plugin" not in line]
+        return "\n".join(kept[-lines:])
+
     async def start(self) -> None:
         config = self._write_config()
         self.service.args = ["containerd", "--config", str(config)]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from swarmfly.errors import InvalidInput
+from swarmfly.errors import Conflict, InvalidInput
 from swarmfly.manager.database import Database
 from swarmfly.manager.errors import (
     ScopeMissing,
@@ -106,6 +106,8 @@ async def test_the_store(database: Database, clock: FakeClock) -> None:
     assert stored == token_hash(created.value) and created.value not in str(stored)
     info = await store.authenticate(created.value, Scope.JOB)
     assert info.name == "ci"
+    with pytest.raises(Conflict, match="exists already"):
+        await store.create("ci", ["cluster"], timedelta(hours=1))
     first_use = (await store.tokens())[0].last_used_at
     assert first_use is not None
     clock.advance(30)

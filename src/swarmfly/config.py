@@ -245,6 +245,21 @@ class SchedulerKeepaliveConfig(Section):
     )
 
 
+class ConsoleConfig(Section):
+    """The web console the manager serves at ``/`` (sign in as a user, preheat, tokens)."""
+
+    enable: bool = True
+    # a signed-in session lasts this long, then the user signs in again
+    session_ttl: Duration = Field(default=timedelta(hours=12), gt=timedelta(0))
+    # mark the session cookie Secure: set it when users reach the manager over https
+    secure_cookie: bool = False
+    # failed sign-ins allowed per username (and 4x that per address) before a lockout
+    sign_in_free_failures: int = Field(default=5, ge=1, le=1000)
+    # the first lockout; each further failure doubles it, up to signInMaxLockout
+    sign_in_lockout: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    sign_in_max_lockout: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
+
+
 class ManagerServiceConfig(Section):
     """``manager.yaml``."""
 
@@ -253,6 +268,7 @@ class ManagerServiceConfig(Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     schedulers: SchedulerKeepaliveConfig = Field(default_factory=SchedulerKeepaliveConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["logfmt", "json"] = "logfmt"
 

@@ -4,8 +4,8 @@ database (migrated to head), the stores over it with the first-start data (root 
 reverse, so no sweep or result outlives the database it writes to.
 
 Routes: the internal API for schedulers (``/api/v1``, ``wire/manager.py``), the Open API as a
-sub-application (``/oapi/v1``, with its own error shapes and token check), ``/healthy`` and
-``/metrics``.
+sub-application (``/oapi/v1``, with its own error shapes and token check), ``/healthy``,
+``/metrics``, and the console (``/``, ``manager/console``: HTML pages for people).
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ from swarmfly.manager.appkeys import (
     METRICS,
     QUEUE,
     SCHEDULERS,
+    SUBMITTER,
     TOKENS,
+    USERS,
 )
 from swarmfly.manager.clock import Clock, system_clock
 from swarmfly.manager.clusters import ClusterStore
+from swarmfly.manager.console import setup_console
 from swarmfly.manager.database import Database
 from swarmfly.manager.internal import add_internal_routes
 from swarmfly.manager.janitor import JobJanitor
@@ -36,6 +39,7 @@ from swarmfly.manager.metrics import ManagerMetrics
 from swarmfly.manager.openapi.app import PREFIX, create_openapi_app
 from swarmfly.manager.queue import JobQueue
 from swarmfly.manager.schedulers import SchedulerRegistry
+from swarmfly.manager.submit import JobSubmitter
 from swarmfly.manager.tokens import TokenStore
 from swarmfly.manager.users import UserStore
 from swarmfly.web.errors import error_middleware
@@ -56,7 +60,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _stores(app: web.Application) -> AsyncIterator[None]:
     config, database, clock = app[CONFIG], app[DATABASE], app[CLOCK]
-    await UserStore(database, clock=clock).ensure_root(config.data_dir)
+    app[USERS] = UserStore(database, clock=clock)
+    await app[USERS].ensure_root(config.data_dir)
     app[CLUSTERS] = ClusterStore(database, clock=clock)
     await app[CLUSTERS].ensure_default()
     app[TOKENS] = TokenStore(database, clock=clock)
@@ -65,6 +70,14 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
         database,
         keepalive_interval=config.schedulers.keepalive_interval,
         keepalive_ttl=config.schedulers.keepalive_ttl,
+        clock=clock,
+    )
+    app[SUBMITTER] = JobSubmitter(
+        jobs=app[JOBS],
+        clusters=app[CLUSTERS],
+        schedulers=app[SCHEDULERS],
+        metrics=app[METRICS],
+        config=config.jobs,
         clock=clock,
     )
     yield
@@ -107,4 +120,6 @@ def create_app(
     add_health_routes(app)
     add_metrics_route(app, app[METRICS].registry)
     app.add_subapp(PREFIX, create_openapi_app())
+    if config.console.enable:
+        setup_console(app)
     return app

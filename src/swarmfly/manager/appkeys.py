@@ -10,7 +10,9 @@ from swarmfly.manager.jobs import JobStore
 from swarmfly.manager.metrics import ManagerMetrics
 from swarmfly.manager.queue import JobQueue
 from swarmfly.manager.schedulers import SchedulerRegistry
+from swarmfly.manager.submit import JobSubmitter
 from swarmfly.manager.tokens import TokenStore
+from swarmfly.manager.users import UserStore
 
 CONFIG = web.AppKey("config", ManagerServiceConfig)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -21,3 +23,5 @@ CLUSTERS = web.AppKey("clusters", ClusterStore)
 SCHEDULERS = web.AppKey("schedulers", SchedulerRegistry)
 JOBS = web.AppKey("jobs", JobStore)
 QUEUE = web.AppKey("queue", JobQueue)
+SUBMITTER = web.AppKey("submitter", JobSubmitter)
+USERS = web.AppKey("users", UserStore)

@@ -70,6 +70,17 @@ class TokenNotFound(NotFound):
         super().__init__(f"no personal access token named {name_or_id!r} (or with that ID)")
 
 
+class SecretsNotKept(Conflict):
+    """A job's password or secret headers are gone (scrubbed when it ended): they must be
+    given again to make the job again."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            f"job {job_id}'s secrets (registry password, secret headers) are not kept after it"
+            " ends: give them again"
+        )
+
+
 class LeaseLost(Conflict):
     """Another scheduler holds the work now (this one's lease lapsed and it was claimed again)."""
 

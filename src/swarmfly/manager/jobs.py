@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -39,6 +40,19 @@ async def _views(session: AsyncSession, jobs: Sequence[Job]) -> list[dict[str, A
     return [
         job_view(job, [work for work in works if work.job_id == job.id], clusters) for job in jobs
     ]
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """What a job was made from, to make it again: the spec still holds its secrets until no
+    work on the job is live (``queue.settle_job`` scrubs them)."""
+
+    type: str
+    bio: str
+    args: dict[str, Any]  # as shown: secrets redacted
+    spec: PreheatArgs
+    cluster_ids: list[int]
+    timeout: timedelta
 
 
 class JobStore:
@@ -101,6 +115,25 @@ class JobStore:
                 raise JobNotFound(job_id)
             [view] = await _views(session, [job])
             return view
+
+    async def stored(self, job_id: int) -> StoredJob:
+        async with self._db.read() as session:
+            job = await session.get(Job, job_id)
+            if job is None or job.is_del:
+                raise JobNotFound(job_id)
+            cluster_ids = list(
+                await session.scalars(
+                    select(JobWork.cluster_id).where(JobWork.job_id == job_id).order_by(JobWork.id)
+                )
+            )
+            return StoredJob(
+                type=job.type,
+                bio=job.bio,
+                args=dict(job.args),
+                spec=PreheatArgs.model_validate(job.spec),
+                cluster_ids=cluster_ids,
+                timeout=job.deadline - job.created_at,
+            )
 
     async def page(
         self, page: int, per_page: int, *, job_type: str | None, state: str | None

@@ -10,7 +10,7 @@ class ManagerMetrics:
         self.registry = CollectorRegistry()
         self.jobs_created = Counter(
             "swarmfly_manager_jobs_created",
-            "Jobs created through the Open API, by type",
+            "Jobs created through the Open API or the console, by type",
             ["type"],
             registry=self.registry,
         )
@@ -41,6 +41,12 @@ class ManagerMetrics:
             "swarmfly_manager_openapi_auth_failures",
             "Open API requests refused, by status",
             ["status"],
+            registry=self.registry,
+        )
+        self.console_sign_ins = Counter(
+            "swarmfly_manager_console_sign_ins",
+            "Sign-ins at the console, by outcome (success, failure, locked)",
+            ["outcome"],
             registry=self.registry,
         )
         self.schedulers_inactive = Counter(

@@ -7,6 +7,7 @@ is written once to ``<dataDir>/root-password`` (mode 0600) and only that path is
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -33,7 +34,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+@functools.cache
+def _no_user_hash() -> str:
+    """Checked against when the user does not exist: an unknown name costs as long as a known."""
+    return _hasher.hash(secrets.token_urlsafe(18))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; ``None`` (no such user) takes as long and is False."""
+    if password_hash is None:
+        _check(_no_user_hash(), password)
+        return False
+    return _check(password_hash, password)
+
+
+def _check(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -83,7 +98,14 @@ class UserStore:
         """The user when the password is theirs (for the console's sign-in)."""
         async with self._db.read() as session:
             user = await session.scalar(select(User).where(User.name == name))
+        password_hash = None if user is None else user.password_hash
+        ok = await asyncio.to_thread(verify_password, password_hash, password)
         if user is None or user.state != "enable":
             return None
-        ok = await asyncio.to_thread(verify_password, user.password_hash, password)
         return user if ok else None
+
+    async def get(self, user_id: int) -> User | None:
+        """The user, while it exists and is enabled (a console session checks it each time)."""
+        async with self._db.read() as session:
+            user = await session.get(User, user_id)
+        return user if user is not None and user.state == "enable" else None

@@ -8,6 +8,7 @@ loads its config once and hands it to the role's ``serve``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -415,11 +416,28 @@ def token_revoke(name_or_id: str, config_path: Path | None) -> None:
 @click.option(
     "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
 )
-def up(data_dir: Path, log_level: str) -> None:
+@click.option(
+    "--port",
+    "ports",
+    multiple=True,
+    hidden=True,
+    help="ROLE=PORT instead of a default port (manager, scheduler, upload, proxy, control).",
+)
+def up(data_dir: Path, log_level: str, ports: tuple[str, ...]) -> None:
     """Run a manager (8080), a scheduler (8002) and a seed-peer daemon (4000/4001/4003)."""
-    from swarmfly.stack import first_token, root_password_file, run_stack, stack_configs
+    from swarmfly.stack import (
+        first_token,
+        parse_stack_ports,
+        root_password_file,
+        run_stack,
+        stack_configs,
+    )
 
-    stack = stack_configs(data_dir.absolute(), log_level=log_level)
+    try:
+        chosen = parse_stack_ports(ports)
+    except SwarmflyError as exc:
+        _fail("swarmfly", str(exc), 2)
+    stack = stack_configs(data_dir.absolute(), chosen, log_level=log_level)
     setup_logging(log_level)
     try:
         token = asyncio.run(first_token(stack))
@@ -427,7 +445,10 @@ def up(data_dir: Path, log_level: str) -> None:
         _fail("swarmfly", str(exc))
     password_file = root_password_file(stack)
     password = password_file.read_text().strip() if password_file.exists() else "(see the log)"
-    click.echo(_UP_BANNER.format(data=stack.data_dir, password=password, token=token), err=True)
+    banner = _UP_BANNER.format(
+        data=stack.data_dir, password=password, token=token, **dataclasses.asdict(chosen)
+    )
+    click.echo(banner, err=True)
     try:
         asyncio.run(run_stack(stack))
     except SwarmflyError as exc:
@@ -438,18 +459,18 @@ def up(data_dir: Path, log_level: str) -> None:
 
 _UP_BANNER = """
 Swarmfly is starting (data in {data})
-  manager (Open API)   http://127.0.0.1:8080   /oapi/v1, /healthy, /metrics
-  console              http://127.0.0.1:8080/  user root, password {password}
-  scheduler            http://127.0.0.1:8002
-  seed peer            pieces :4000, registry mirror/proxy :4001, control :4003
+  manager (Open API)   http://127.0.0.1:{manager}   /oapi/v1, /healthy, /metrics
+  console              http://127.0.0.1:{manager}/  user root, password {password}
+  scheduler            http://127.0.0.1:{scheduler}
+  seed peer            pieces :{upload}, registry mirror/proxy :{proxy}, control :{control}
   API token            {token}
 
 Preheat an image, then follow the job:
-  curl -s -X POST http://127.0.0.1:8080/oapi/v1/jobs -H 'Authorization: Bearer {token}' \\
+  curl -s -X POST http://127.0.0.1:{manager}/oapi/v1/jobs -H 'Authorization: Bearer {token}' \\
     -H 'Content-Type: application/json' \\
     -d '{{"type":"preheat","args":{{"type":"image","url":"http://127.0.0.1:5000/v2/library/alpine/manifests/3.19"}}}}'
-  curl -s http://127.0.0.1:8080/oapi/v1/jobs/1 -H 'Authorization: Bearer {token}'
-Point containerd at http://127.0.0.1:4001 (README: "containerd through the daemon").
+  curl -s http://127.0.0.1:{manager}/oapi/v1/jobs/1 -H 'Authorization: Bearer {token}'
+Point containerd at http://127.0.0.1:{proxy} (README: "containerd through the daemon").
 Stop with Ctrl-C.
 """
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from swarmfly.config import (
     parse_daemon_config,
 )
 from swarmfly.daemon.main import serve as serve_daemon
+from swarmfly.errors import InvalidInput
 from swarmfly.manager.database import Database
 from swarmfly.manager.main import serve as serve_manager
 from swarmfly.manager.tokens import TokenStore, parse_scopes
@@ -38,6 +40,20 @@ class StackPorts:
     upload: int = 4000
     proxy: int = 4001
     control: int = 4003
+
+
+def parse_stack_ports(pairs: Iterable[str]) -> StackPorts:
+    """The default ports with ``role=port`` pairs applied (``up --port``, for tests)."""
+    chosen: dict[str, int] = {}
+    roles = {f.name for f in fields(StackPorts)}
+    for pair in pairs:
+        role, _, text = pair.partition("=")
+        if role not in roles or not text.isdigit() or not 0 < int(text) < 65536:
+            raise InvalidInput(
+                f"--port wants ROLE=PORT with ROLE one of {', '.join(sorted(roles))}: {pair!r}"
+            )
+        chosen[role] = int(text)
+    return replace(StackPorts(), **chosen)
 
 
 @dataclass(frozen=True)

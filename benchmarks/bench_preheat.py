@@ -1,0 +1,306 @@
+"""Image preheat on loopback: POST to SUCCESS against curl, then the job endpoint under polls.
+
+    .venv/bin/python benchmarks/bench_preheat.py [--layers-mib 64,256,280] [--runs 1]
+                                                 [--clients 100] [--poll-seconds 30]
+
+An OCI image of random layers (``tests/support/images.py``) is pushed with skopeo to Debian's
+``docker-registry``. A real ``swarmfly manager`` (SQLite), ``swarmfly scheduler`` (registered
+with it, ``claimInterval`` 100ms) and one seed-peer daemon run as processes, as in production.
+
+1. curl: the image's blobs (config and layers) straight from the registry, all at once
+   (``curl --parallel``), written to files on the same disk as the seed peer's store.
+2. preheat: ``POST /oapi/v1/jobs`` (the README's body) until the job is SUCCESS, observed
+   when the manager logs ``job finished`` (then confirmed with a GET); every run uses a fresh
+   seed peer with an empty store. Dirty pages are flushed before each timed run of either.
+3. ``GET /oapi/v1/jobs/{id}`` (the finished job, as Harbor polls it) from ``--clients``
+   concurrent aiohttp clients, each on its own keep-alive connection, for ``--poll-seconds``:
+   requests/s, p50/p99 latency, and every answer that was not a 200.
+
+Targets: preheat <= 1.2x curl; no answer but 200 under polling. JSON on stdout and in
+benchmarks/results/preheat.json; a PNG in benchmarks/results/preheat.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import uvloop
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the test suite's builders and process harness
+
+from _harness import emit, median  # noqa: E402
+from tests.support import skopeo  # noqa: E402
+from tests.support.images import Image, OciLayout, random_layer  # noqa: E402
+from tests.support.manager import write_manager_yaml  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    Process,
+    daemon_config,
+    scheduler_config,
+    start_process,
+)
+from tests.support.registry import Registry, start_registry  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPOSITORY = "bench/app"
+TAG = "v1"
+MIB = 1 << 20
+JOB_DEADLINE = 600.0
+
+
+@asynccontextmanager
+async def running(process: Process) -> AsyncIterator[Process]:
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+def build_image(root: Path, layers_mib: list[int]) -> tuple[OciLayout, Image]:
+    layout = OciLayout(root / "layout")
+    layers = [random_layer(size * MIB, seed=100 + i) for i, size in enumerate(layers_mib)]
+    return layout, layout.add_image("bench", layers)
+
+
+async def create_token(manager_yaml: Path) -> str:
+    command = [sys.executable, "-m", "swarmfly", "token", "create", "--name", "bench"]
+    process = await asyncio.create_subprocess_exec(
+        *command, "--config", str(manager_yaml), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"token create failed: {err.decode()}")
+    return out.decode().strip()
+
+
+def curl_blobs(registry: Registry, image: Image, out_dir: Path) -> float:
+    """Seconds for curl to fetch every blob at once to files (removed, and disks synced, first)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    args = ["curl", "-sf", "--parallel", "--parallel-max", "8"]
+    for blob in image.blobs:
+        target = out_dir / blob.hex
+        target.unlink(missing_ok=True)
+        args += ["-o", str(target), f"{registry.url}/v2/{REPOSITORY}/blobs/{blob.digest}"]
+    os.sync()
+    start = time.perf_counter()
+    subprocess.run(args, check=True)
+    elapsed = time.perf_counter() - start
+    for blob in image.blobs:
+        if (out_dir / blob.hex).stat().st_size != blob.size:
+            raise RuntimeError(f"curl fetched a short {blob.digest}")
+    return elapsed
+
+
+async def preheat_once(
+    session: aiohttp.ClientSession,
+    manager: Process,
+    scheduler: Process,
+    token: str,
+    url: str,
+    image: Image,
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    base = f"http://127.0.0.1:{manager.port('port')}/oapi/v1/jobs"
+    body = {"type": "preheat", "args": {"type": "image", "url": url}}
+    os.sync()
+    start = time.perf_counter()
+    async with session.post(base, json=body, headers=headers) as response:
+        job = await response.json()
+        if response.status != 200:
+            raise RuntimeError(f"POST answered {response.status}: {job}")
+    job_id = job["id"]
+    await scheduler.wait_for_line(rf'msg="preheat started" job_id={job_id}\b', JOB_DEADLINE)
+    claimed = time.perf_counter() - start
+    await manager.wait_for_line(rf'msg="job finished" job_id={job_id}\b', JOB_DEADLINE)
+    elapsed = time.perf_counter() - start
+    async with session.get(f"{base}/{job_id}", headers=headers) as response:
+        job = await response.json()
+    if job["state"] != "SUCCESS":
+        raise RuntimeError(f"job {job_id} ended {job['state']}: {job['result']}")
+    done = [
+        task["task_id"]
+        for state in job["result"]["job_states"]
+        for result in state["results"]
+        for task in result["success_tasks"]
+    ]
+    if sorted(done) != sorted(blob.hex for blob in image.blobs):
+        raise RuntimeError(f"job {job_id} succeeded without every blob: {done}")
+    return {"job_id": job_id, "seconds": elapsed, "claimed_after_s": claimed}
+
+
+async def poll_load(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` loops of GET ``url`` for ``seconds``; latency of each, and its status."""
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    connector = aiohttp.TCPConnector(limit=clients, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        end = time.perf_counter() + seconds
+
+        async def client() -> None:
+            while time.perf_counter() < end:
+                start = time.perf_counter()
+                try:
+                    async with session.get(url, headers=headers) as response:
+                        await response.read()
+                        outcomes[str(response.status)] += 1
+                except aiohttp.ClientError as exc:
+                    outcomes[type(exc).__name__] += 1
+                latencies.append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        wall = time.perf_counter() - began
+    ordered = sorted(latencies)
+
+    def percentile(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {
+        "clients": clients,
+        "seconds": round(wall, 2),
+        "requests": len(latencies),
+        "requests_per_s": round(len(latencies) / wall, 1),
+        "p50_ms": round(percentile(0.50), 2),
+        "p99_ms": round(percentile(0.99), 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "non_200": sum(n for status, n in outcomes.items() if status != "200"),
+        "outcomes": dict(outcomes),
+    }
+
+
+async def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
+    layers_mib = [int(size) for size in args.layers_mib.split(",")]
+    began = time.perf_counter()
+    layout, image = build_image(root, layers_mib)
+    build_s = time.perf_counter() - began
+    total = sum(blob.size for blob in image.blobs)
+    async with AsyncExitStack() as stack:
+        registry = await start_registry(root / "registry", root / "registry" / "storage")
+        stack.push_async_callback(registry.stop)
+        await skopeo.push(layout, "bench", registry.reference(REPOSITORY, TAG))
+
+        manager_yaml = write_manager_yaml(root / "manager", "", logLevel="info")
+        manager = await stack.enter_async_context(
+            running(
+                await start_process(
+                    "manager", ["manager", "--config", str(manager_yaml)], root / "manager.log"
+                )
+            )
+        )
+        token = await create_token(manager_yaml)
+        link = {"addr": f"127.0.0.1:{manager.port('port')}", "claimInterval": "100ms"}
+        config = scheduler_config(root / "scheduler", manager=link)
+        scheduler = await stack.enter_async_context(
+            running(
+                await start_process(
+                    "scheduler", ["scheduler", "--config", str(config)], root / "scheduler.log"
+                )
+            )
+        )
+        await scheduler.wait_for_line('msg="registered with the manager"', 30)
+        scheduler_addr = f"127.0.0.1:{scheduler.port('port')}"
+        url = f"{registry.url}/v2/{REPOSITORY}/manifests/{TAG}"
+
+        curl = [curl_blobs(registry, image, root / "curl") for _ in range(args.runs)]
+        preheats = []
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        for run in range(args.runs):
+            name = f"seed-{run}"
+            seed_yaml = daemon_config(
+                root / name, seedPeer={"enable": True}, scheduler={"addrs": [scheduler_addr]}
+            )
+            seed = await start_process(
+                name, ["daemon", "--config", str(seed_yaml)], root / f"{name}.log"
+            )
+            async with running(seed):
+                await scheduler.wait_for_line(
+                    rf'msg="host registered" host_id=127\.0\.0\.1-{name}-seed\b', 30
+                )
+                preheats.append(await preheat_once(session, manager, scheduler, token, url, image))
+        job_url = f"http://127.0.0.1:{manager.port('port')}/oapi/v1/jobs/{preheats[-1]['job_id']}"
+        polls = await poll_load(job_url, token, args.clients, args.poll_seconds)
+
+    curl_s = median(curl)
+    preheat_s = median([run["seconds"] for run in preheats])
+    return {
+        "image": {
+            "layers_mib": layers_mib,
+            "blobs": len(image.blobs),
+            "total_bytes": total,
+            "build_seconds": round(build_s, 1),
+        },
+        "runs": args.runs,
+        "seconds": {
+            "curl_direct_parallel": [round(s, 3) for s in curl],
+            "preheat_post_to_success": [round(run["seconds"], 3) for run in preheats],
+            "preheat_claimed_after": [round(run["claimed_after_s"], 3) for run in preheats],
+        },
+        "throughput_mib_s": {
+            "curl_direct_parallel": round(total / MIB / curl_s, 1),
+            "preheat": round(total / MIB / preheat_s, 1),
+        },
+        "ratio_preheat_vs_curl": round(preheat_s / curl_s, 3),
+        "job_polls": polls,
+        "config": {"scheduler.manager.claimInterval": "100ms", "seed peers": 1},
+        "targets": {"ratio_preheat_vs_curl": "<= 1.2", "job_polls.non_200": "== 0"},
+    }
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    seconds = {
+        "curl (parallel)": median(results["seconds"]["curl_direct_parallel"]),
+        "preheat POST→SUCCESS": median(results["seconds"]["preheat_post_to_success"]),
+    }
+    bars = left.bar(list(seconds), list(seconds.values()), color=["#888888", "#3b7dd8"])
+    left.bar_label(bars, fmt="%.2f s")
+    mib = results["image"]["total_bytes"] / MIB
+    left.set_title(f"{mib:.0f} MiB image, {results['image']['blobs']} blobs, loopback")
+    left.set_ylabel("seconds")
+    polls = results["job_polls"]
+    latency = {"p50": polls["p50_ms"], "p99": polls["p99_ms"]}
+    bars = right.bar(list(latency), list(latency.values()), color="#3b7dd8")
+    right.bar_label(bars, fmt="%.1f ms")
+    right.set_title(
+        f"GET /oapi/v1/jobs/{{id}}: {polls['clients']} clients, "
+        f"{polls['requests_per_s']:.0f} req/s, {polls['non_200']} non-200"
+    )
+    right.set_ylabel("latency (ms)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--layers-mib", default="64,256,280")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--poll-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="swarmfly-bench-", dir="/var/tmp") as tmp:
+        results = uvloop.run(measure(Path(tmp), args))
+    emit(results, RESULTS, "preheat")
+    plot(results, RESULTS / "preheat.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -250,7 +250,7 @@ class ConsoleConfig(Section):
 
     enable: bool = True
     # a signed-in session lasts this long, then the user signs in again
-    session_ttl: Duration = Field(default=timedelta(hours=12), gt=timedelta(0))
+    session_ttl: Duration = Field(default=timedelta(hours=12), alias="sessionTTL", gt=timedelta(0))
     # mark the session cookie Secure: set it when users reach the manager over https
     secure_cookie: bool = False
     # failed sign-ins allowed per username (and 4x that per address) before a lockout

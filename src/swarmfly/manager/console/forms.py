@@ -131,10 +131,11 @@ def job_body(form: PreheatForm, all_cluster_ids: list[int]) -> dict[str, Any]:
         "url": urls[0] if urls else "",
         "tag": form.tag,
         "application": form.application,
-        "filtered_query_params": form.filtered_query_params,
         "headers": dict(form.headers),
         "scope": form.scope,
     }
+    if form.filtered_query_params != DEFAULT_FILTERED:  # the default stays implicit, as in the API
+        args["filtered_query_params"] = form.filtered_query_params
     if len(urls) > 1:
         args["urls"] = urls[1:]
     if form.piece_length:

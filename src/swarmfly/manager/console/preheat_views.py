@@ -37,6 +37,21 @@ STATE_FILTERS = (
     ("failure", "Failure"),
 )
 JOB_TYPE = "preheat"
+FIELD_LABELS = {
+    "type": "What to preheat",
+    "bio": "Description",
+    "clusters": "Clusters",
+    "url": "URL",
+    "tag": "Tag",
+    "application": "Application",
+    "filtered_query_params": "Filtered query params",
+    "headers": "Headers",
+    "piece_length": "Piece length",
+    "scope": "Scope",
+    "username": "Username",
+    "password": "Password",
+    "platform": "Platform",
+}
 
 
 def _list_query(request: web.Request) -> tuple[str, int]:
@@ -92,6 +107,7 @@ async def _form_page(
         "scopes": SCOPES,
         "piece_lengths": [(str(n), format_size(n)) for n in PIECE_LENGTHS],
         "notice": notice,
+        "field_labels": FIELD_LABELS,
     }
     return render(request, "preheat_new.html", context, status=status)
 

@@ -1,8 +1,8 @@
 """Slowing down password guessing at the console's sign-in.
 
 Failures are counted per username and per client address. Each key has some free failures
-(an address four times as many as a username: several people may share one); past them the key
-is locked out for ``lockout``, doubled with each further failure up to ``max_lockout``. While a
+(an address four times as many as a username: several people may share one); the last of them
+locks the key out for ``lockout``, doubled with each further failure up to ``max_lockout``. While a
 key is locked out no password is checked at all, right or wrong. A successful sign-in clears
 the username's count (not the address's). Counts are forgotten a while after the last
 failure, and at most ``max_keys`` are kept (the stalest go first), so guessing with random
@@ -71,7 +71,7 @@ class SignInThrottle:
             entry = self._failures.pop(key, None) or _Failures(0, now, now)
             entry.count += 1
             entry.last = now
-            over = entry.count - self._free_for(key)
+            over = entry.count - self._free_for(key) + 1  # the last free failure locks
             if over > 0:
                 delay = min(self._lockout * 2 ** min(over - 1, 30), self._max_lockout)
                 entry.locked_until = max(entry.locked_until, now + delay)
@@ -90,5 +90,5 @@ class SignInThrottle:
         ]
         for key in stale:
             del self._failures[key]
-        while len(self._failures) >= self._max_keys:
+        while self._failures and len(self._failures) > self._max_keys - 2:  # room for two
             del self._failures[next(iter(self._failures))]

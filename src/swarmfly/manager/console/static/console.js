@@ -8,7 +8,8 @@
 (function () {
   "use strict";
 
-  var MANIFEST = "^https?://[^/]+/v2/.+/manifests/[^/]+$";
+  // an HTML pattern: anchored, and compiled with the "v" flag (so "/" is escaped in a class)
+  var MANIFEST = "https?://[^\\/]+/v2/.+/manifests/[^\\/]+";
   var MANIFEST_MESSAGE =
     "An image is preheated from its manifest URL: " +
     "https://registry/v2/<repository>/manifests/<tag or digest>";

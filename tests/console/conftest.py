@@ -19,29 +19,19 @@ from pathlib import Path
 import aiohttp
 import pytest_asyncio
 from aiohttp import web
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from swarmfly.manager.app import create_app
 from swarmfly.manager.appkeys import SUBMITTER
 from swarmfly.manager.users import ROOT_PASSWORD_FILE
 from swarmfly.web.runner import serve_app
 from swarmfly.wire.manager_client import ManagerClient
-from tests.conftest import ROOT, require_binary
+from tests.conftest import ROOT
 from tests.integration.manager.scheduler import FakeScheduler
+from tests.support.browser import collect_page_errors, launched_chromium
 from tests.support.manager import manager_config
 from tests.unit.scheduler.sample import FakeClock
 
-#: How the project runs Chromium headless on this machine (shared/realclients/REPORT.md).
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 #: Pages poll every 2 s; a change must show within a few polls.
 LIVE_TIMEOUT_MS = 10_000
@@ -70,11 +60,8 @@ class Console:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    chromium = require_binary("chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+    async with launched_chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -86,19 +73,12 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         yield Console(f"http://127.0.0.1:{port}", app, clock, config.data_dir)
 
 
-def _is_error(message: ConsoleMessage) -> bool:
-    """A script error or a refusal (CSP): not the 401/422 a page was answered with."""
-    return message.type == "error" and not message.text.startswith("Failed to load resource")
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(LIVE_TIMEOUT_MS)
     opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.on("console", lambda msg: errors.append(msg.text) if _is_error(msg) else None)
+    errors = collect_page_errors(opened)
     yield opened
     await context.close()
     assert not errors, f"the page logged errors: {errors}"

@@ -152,17 +152,19 @@ class TaskDownload:
         a reader streaming a blob with a known digest never completes wrong bytes.
         """
 
-        def ready() -> bool:
-            if self.error is not None:
-                return True
+        def releasable() -> bool:
             if number not in self.pieces:
                 return False
             return not hold_last or self.finished or not self._is_last(number)
 
         async with self._changed:
-            await self._changed.wait_for(ready)
+            await self._changed.wait_for(lambda: releasable() or self.error is not None)
+        if releasable():
+            # A verified piece is served even when the download failed after it landed: a
+            # reader that resumes later (containerd does) then needs only the rest.
+            return self.pieces[number]
         self._raise_if_failed()
-        return self.pieces[number]
+        raise AssertionError("unreachable: woken with neither the piece nor an error")
 
     async def wait_more_pieces(self, known: int) -> None:
         """Wait until the download started and has more than ``known`` pieces, or ended."""

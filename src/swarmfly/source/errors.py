@@ -77,18 +77,22 @@ def translating_errors(url: str) -> Iterator[None]:
     Timeouts are checked first: aiohttp's ``ServerTimeoutError`` is also a connection error,
     and the caller wants to know it was the clock. The URL in messages is redacted.
     """
-    where = redacted_url(url)
+    # The URL is redacted only when an error needs it: this wraps every read of a body.
     try:
         yield
     except TimeoutError as exc:
-        raise SourceTimeout(f"timed out fetching {where}") from exc
+        raise SourceTimeout(f"timed out fetching {redacted_url(url)}") from exc
     except aiohttp.InvalidURL as exc:
-        raise SourceURLError(f"cannot fetch {where}: invalid URL") from exc
+        raise SourceURLError(f"cannot fetch {redacted_url(url)}: invalid URL") from exc
     except aiohttp.ClientConnectorError as exc:
-        raise SourceUnavailable(f"cannot connect to {where}: {exc.os_error}") from exc
+        raise SourceUnavailable(f"cannot connect to {redacted_url(url)}: {exc.os_error}") from exc
     except aiohttp.ClientPayloadError as exc:
-        raise SourceUnavailable(f"body from {where} broke off") from exc
+        raise SourceUnavailable(f"body from {redacted_url(url)} broke off") from exc
     except aiohttp.ClientError as exc:
-        raise SourceUnavailable(f"connection to {where} failed: {type(exc).__name__}") from exc
+        raise SourceUnavailable(
+            f"connection to {redacted_url(url)} failed: {type(exc).__name__}"
+        ) from exc
     except OSError as exc:
-        raise SourceUnavailable(f"connection to {where} failed: {exc.strerror}") from exc
+        raise SourceUnavailable(
+            f"connection to {redacted_url(url)} failed: {exc.strerror}"
+        ) from exc

@@ -141,14 +141,16 @@ class SourceResponse:
     async def _receive(self, want: int) -> bytes:
         """Up to ``want`` bytes as the network delivered them.
 
-        ``readany`` hands over the buffer aiohttp received, where ``read(n)`` would join
-        several into a new ``n``-byte object: one copy of every byte saved. A chunk larger
-        than ``want`` is split, and the rest kept for the next call.
+        ``readchunk`` hands over one buffer as aiohttp received it, where ``read(n)`` and
+        ``readany()`` join all that is buffered into a new object: one copy of every byte
+        saved. A chunk larger than ``want`` is split, and the rest kept for the next call.
         """
         assert self._raw is not None
-        if not self._leftover:
+        while not self._leftover:
             with translating_errors(self.url):
-                self._leftover = await self._raw.content.readany()
+                self._leftover, chunk_end = await self._raw.content.readchunk()
+            if not chunk_end:  # data, or (b"", False) at the end of the body
+                break
         data = self._leftover
         if len(data) > want:
             data, self._leftover = data[:want], data[want:]

@@ -280,7 +280,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     bars = right.bar(list(latency), list(latency.values()), color="#3b7dd8")
     right.bar_label(bars, fmt="%.1f ms")
     right.set_title(
-        f"GET /oapi/v1/jobs/{{id}}: {polls['clients']} clients, "
+        f"GET /oapi/v1/jobs/{{id}}, {polls['clients']} clients\n"
         f"{polls['requests_per_s']:.0f} req/s, {polls['non_200']} non-200"
     )
     right.set_ylabel("latency (ms)")

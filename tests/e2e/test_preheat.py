@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from swarmfly import idgen
 from tests.conftest import require_binary
 from tests.e2e.conftest import (
     BIG_REPOSITORY,
@@ -45,7 +46,7 @@ from tests.e2e.test_mirror import (
 )
 from tests.integration.conftest import run_cli
 from tests.support.commands import run
-from tests.support.containerd import Containerd, default_mirror_hosts
+from tests.support.containerd import Containerd, CtrResult, default_mirror_hosts
 from tests.support.images import Blob, Image
 from tests.support.manager import write_manager_yaml
 from tests.support.openapi import OpenApi, failure_tasks, job_errors, success_tasks
@@ -110,7 +111,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 async def start_stack(
     tmp_path: Path, component_logs: ComponentLogs, session: aiohttp.ClientSession
 ) -> AsyncIterator[StartStack]:
-    """``await start_stack(seeds=1, seed={...}, scheduler={...})``: the preheat side, ready.
+    """``await start_stack(seeds=1, seed={...}, **scheduler_yaml)``: the preheat side, ready.
+
+    ``seed`` holds dfget.yaml sections for every seed peer; the keyword arguments are
+    scheduler.yaml settings (``hostTTL="4s"``).
 
     Ready means: the scheduler is registered with the manager and every seed peer with the
     scheduler (each waited for on its log line), so a job created now is claimed and placed.
@@ -170,11 +174,15 @@ def _tail(process: Process, lines: int = 60) -> str:
     return "\n".join(process.log_text().splitlines()[-lines:])
 
 
-async def start_peer(
-    start_mirror: StartMirror, registry: Registry | str, scheduler_addr: str, name: str
-) -> Process:
-    """A normal (not seed) daemon with an empty store, in the swarm, mirroring ``registry``."""
-    return await start_mirror(registry, name, scheduler={"addrs": [scheduler_addr]})
+NOWHERE = "http://127.0.0.1:9"  # a registryMirror.addr that helps nobody: ?ns= must do
+
+
+async def start_peer(start_mirror: StartMirror, scheduler_addr: str, name: str) -> Process:
+    """A normal (not seed) daemon with an empty store, in the swarm; it learns the registry
+    from containerd's ``?ns=`` only (its ``registryMirror.addr`` leads nowhere)."""
+    peer = await start_mirror(NOWHERE, name, scheduler={"addrs": [scheduler_addr]})
+    await peer.wait_for_line('msg="registered with scheduler"', 30)
+    return peer
 
 
 # --- what a preheat must leave behind --------------------------------------------------------
@@ -203,7 +211,7 @@ async def pull_without_blob_gets(
     reference: str,
     image: Image,
     **fetch: Any,
-) -> None:
+) -> CtrResult:
     """containerd fetches ``reference`` through ``peer`` (``_default`` hosts.toml, upstream
     from ``?ns=``); the registry sees manifests only, never a blob GET."""
     default_mirror_hosts(hosts_dir, proxy_url(peer))
@@ -214,6 +222,7 @@ async def pull_without_blob_gets(
     await assert_committed_and_intact(containerd, image)
     await registry.barrier()
     assert registry.blob_gets(since=mark) == [], "the pull went to the registry for blobs"
+    return result
 
 
 # --- 1. image preheat, then a pull that never touches the registry's blobs -------------------
@@ -275,7 +284,7 @@ async def test_preheated_image_is_pulled_by_a_fresh_daemon_without_registry_blob
     await registry.barrier()
     assert registry.blob_get_counts() == {b.digest: 1 for b in image.blobs}, "one seed, once"
 
-    peer = await start_peer(start_mirror, registry, stack.scheduler_addr, "fresh")
+    peer = await start_peer(start_mirror, stack.scheduler_addr, "fresh")
     await pull_without_blob_gets(
         registry, containerd, peer, hosts_dir, registry.reference(SMALL_REPOSITORY, TAG), image
     )
@@ -304,7 +313,7 @@ async def test_preheat_of_a_private_image_with_username_and_password(
     assert_every_blob_succeeded(job, image.blobs)
     assert CREDENTIALS.password not in json.dumps(job)
 
-    peer = await start_peer(start_mirror, auth_registry, stack.scheduler_addr, "fresh")
+    peer = await start_peer(start_mirror, stack.scheduler_addr, "fresh")
     await pull_without_blob_gets(
         auth_registry,
         containerd,
@@ -341,7 +350,7 @@ async def test_preheat_of_one_platform_of_an_index(
     await registry.barrier()
     assert amd64.config.digest not in registry.blob_get_counts()
 
-    peer = await start_peer(start_mirror, registry, stack.scheduler_addr, "fresh")
+    peer = await start_peer(start_mirror, stack.scheduler_addr, "fresh")
     await pull_without_blob_gets(
         registry,
         containerd,
@@ -373,14 +382,11 @@ async def test_a_preheat_through_one_registry_alias_hits_a_pull_through_another(
     assert all("//127.0.0.1:" in task["url"] for task in success_tasks(job))
 
     alias = f"localhost:{registry.port}"
-    peer = await start_peer(start_mirror, f"http://{alias}", stack.scheduler_addr, "fresh")
-    await pull_without_blob_gets(
+    peer = await start_peer(start_mirror, stack.scheduler_addr, "fresh")
+    result = await pull_without_blob_gets(
         registry, containerd, peer, hosts_dir, f"{alias}/{SMALL_REPOSITORY}:{TAG}", image
     )
-    await registry.barrier()
-    assert any(r.path.endswith(f"/manifests/{TAG}") for r in registry.requests()), (
-        "the pull resolved its tag on the registry, through the alias"
-    )
+    assert {r.ns for r in result.requests() if r.host == proxy_host(peer)} == {alias}
 
 
 # --- 2. file preheat with signed-URL parameters ----------------------------------------------
@@ -393,39 +399,36 @@ async def origin(tmp_path: Path) -> AsyncIterator[Origin]:
 
 
 async def test_a_preheated_file_is_hit_whatever_its_signature(
-    origin: Origin, start_stack: StartStack, tmp_path: Path
+    origin: Origin, start_stack: StartStack, start_mirror: StartMirror, tmp_path: Path
 ) -> None:
     _, digest = origin.add_file("release.tar", 24 * MIB)
     stack = await start_stack()
     signed = f"{origin.url}/release.tar?Expires=1700000000&Signature=c2lnbmVkLW9uY2U%3D"
+    resigned = f"{origin.url}/release.tar?Expires=1800000000&Signature=YW5vdGhlci1zaWc%3D"
     created = await stack.preheat({"type": "file", "url": signed})
     job = await stack.wait_job(created["id"])
     assert job["state"] == "SUCCESS", json.dumps(job, indent=1)
     [task] = success_tasks(job)
+    assert task["task_id"] == idgen.task_id(resigned) == idgen.task_id(f"{origin.url}/release.tar")
     assert origin.gets("release.tar") >= 1
 
-    config = daemon_config(tmp_path / "fresh", scheduler={"addrs": [stack.scheduler_addr]})
-    fresh = await start_process("fresh", ["daemon", "--config", str(config)], tmp_path / "f.log")
-    try:
-        before_bytes, before_requests = origin.bytes_sent, len(origin.requests)
-        resigned = f"{origin.url}/release.tar?Expires=1800000000&Signature=YW5vdGhlci1zaWc%3D"
-        output = tmp_path / "release.tar"
-        code, _, err = await run_cli(
-            "dfget",
-            resigned,
-            "-O",
-            str(output),
-            "--daemon-addr",
-            f"http://127.0.0.1:{fresh.port('control_port')}",
-            "--timeout",
-            "60",
-        )
-        assert code == 0, err
-        assert hashlib.sha256(output.read_bytes()).hexdigest() == digest
-        assert origin.requests[before_requests:] == [], "dfget reached the origin"
-        assert origin.bytes_sent == before_bytes
-    finally:
-        await fresh.stop()
+    fresh = await start_peer(start_mirror, stack.scheduler_addr, "fresh")
+    before_bytes, before_requests = origin.bytes_sent, len(origin.requests)
+    output = tmp_path / "release.tar"
+    code, _, err = await run_cli(
+        "dfget",
+        resigned,
+        "-O",
+        str(output),
+        "--daemon-addr",
+        f"http://127.0.0.1:{fresh.port('control_port')}",
+        "--timeout",
+        "60",
+    )
+    assert code == 0, err
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == digest
+    assert origin.requests[before_requests:] == [], "dfget reached the origin"
+    assert origin.bytes_sent == before_bytes
 
 
 # --- 3. failures ------------------------------------------------------------------------------
@@ -527,7 +530,12 @@ async def test_a_seed_peer_killed_mid_job_never_leaves_the_job_pending(
     """
     layer = images.big.layers[0]
     timeout_s = 20
-    stack = await start_stack(seeds=2, seed={"download": {"rateLimit": "32Mi"}}, hostTTL=host_ttl)
+    stack = await start_stack(
+        seeds=2,
+        seed={"download": {"rateLimit": "32Mi"}},
+        hostTTL=host_ttl,
+        hostKeepaliveInterval="1s",
+    )
     created = await stack.preheat(
         {
             "type": "image",
@@ -570,8 +578,8 @@ async def test_a_node_pulls_from_the_node_that_pulled_first(
 ) -> None:
     image = images.small
     stack = await start_stack(seeds=0)
-    node_a = await start_peer(start_mirror, registry, stack.scheduler_addr, "node-a")
-    node_b = await start_peer(start_mirror, registry, stack.scheduler_addr, "node-b")
+    node_a = await start_peer(start_mirror, stack.scheduler_addr, "node-a")
+    node_b = await start_peer(start_mirror, stack.scheduler_addr, "node-b")
     reference = registry.reference(SMALL_REPOSITORY, TAG)
 
     hosts_a = tmp_path / "hosts-a"
@@ -582,6 +590,12 @@ async def test_a_node_pulls_from_the_node_that_pulled_first(
     await registry.barrier()
     assert registry.blob_get_counts() == {b.digest: 1 for b in image.blobs}
 
+    for blob in image.blobs:  # the scheduler knows node A holds every blob
+        await stack.scheduler.wait_for_line(
+            rf'msg="peer finished" task_id={blob.hex} peer_id=127\.0\.0\.1-node-a-\S+ '
+            "outcome=succeeded",
+            30,
+        )
     hosts_b = tmp_path / "hosts-b"
     default_mirror_hosts(hosts_b, proxy_url(node_b))
     mark = registry.mark()

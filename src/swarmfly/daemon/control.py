@@ -11,7 +11,6 @@ import logging
 import os
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from swarmfly import idgen
 from swarmfly.daemon.appkeys import CONDUCTOR, CONFIG, METRICS, STORE
@@ -19,6 +18,7 @@ from swarmfly.daemon.output import OutputNotWritable, fill_output, is_local_call
 from swarmfly.daemon.serving import send_task
 from swarmfly.daemon.tasks import TaskDownload, TaskRequest
 from swarmfly.errors import InvalidInput, NotFound, SwarmflyError
+from swarmfly.web.bodies import model_response, read_model
 from swarmfly.web.errors import status_for
 from swarmfly.web.health import add_health_routes
 from swarmfly.web.metrics import add_metrics_route
@@ -29,10 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 async def download(request: web.Request) -> web.StreamResponse:
-    try:
-        body = DownloadTaskRequest.model_validate_json(await request.text())
-    except ValidationError as exc:
-        raise InvalidInput(f"bad download request: {exc.errors()[0]['msg']}") from exc
+    body = await read_model(request, DownloadTaskRequest)
     config = request.app[CONFIG]
     task_request = TaskRequest.build(
         body.url,
@@ -129,7 +126,7 @@ async def stat_task(request: web.Request) -> web.Response:
         finished_pieces=len(pieces),
         digest=record.digest,
     )
-    return web.json_response(text=info.model_dump_json())
+    return model_response(info)
 
 
 async def delete_task(request: web.Request) -> web.Response:

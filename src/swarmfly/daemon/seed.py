@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from swarmfly.daemon.appkeys import CONDUCTOR, CONFIG
 from swarmfly.daemon.tasks import TaskRequest
-from swarmfly.errors import Conflict, InvalidInput
+from swarmfly.errors import Conflict
 from swarmfly.idgen import DEFAULT_FILTERED_QUERY_PARAMS
 from swarmfly.logs import redacted_url
+from swarmfly.web.bodies import model_response, read_model
 from swarmfly.wire.scheduler import SeedOrder, SeedOrderAccepted
 
 logger = logging.getLogger(__name__)
@@ -50,10 +50,7 @@ def task_request_from_order(order: SeedOrder) -> TaskRequest:
 async def accept_order(request: web.Request) -> web.Response:
     if not request.app[CONFIG].seed_peer.enable:
         raise Conflict("this daemon is not a seed peer (seedPeer.enable is false)")
-    try:
-        order = SeedOrder.model_validate_json(await request.text())
-    except ValidationError as exc:
-        raise InvalidInput(f"bad seed order: {exc.errors()[0]['msg']}") from exc
+    order = await read_model(request, SeedOrder)
     task_request = task_request_from_order(order)
     download = request.app[CONDUCTOR].start(task_request)
     state = "succeeded" if download.finished else "running"
@@ -66,7 +63,7 @@ async def accept_order(request: web.Request) -> web.Response:
         },
     )
     answer = SeedOrderAccepted(task_id=task_request.task_id, peer_id=order.peer_id, state=state)
-    return web.json_response(text=answer.model_dump_json(), status=202)
+    return model_response(answer, status=202)
 
 
 def add_seed_routes(app: web.Application) -> None:

@@ -16,6 +16,7 @@ from swarmfly.daemon.serving import send_piece_range
 from swarmfly.errors import InvalidInput, NotFound
 from swarmfly.source import RangeNotSatisfiable, parse_range_header
 from swarmfly.storage import PieceRecord, TaskRecord, TaskState
+from swarmfly.web.bodies import model_response
 from swarmfly.web.health import add_health_routes
 from swarmfly.wire import headers
 from swarmfly.wire.pieces import PieceInfo, PieceList
@@ -68,7 +69,7 @@ async def list_pieces(request: web.Request) -> web.Response:
             for p in pieces
         ],
     )
-    return web.json_response(text=body.model_dump_json())
+    return model_response(body)
 
 
 def _int_query(request: web.Request, name: str, default: int) -> int:

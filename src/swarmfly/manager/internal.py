@@ -4,13 +4,11 @@ middleware (``NotFound`` for a scheduler to register again, ``Conflict`` for wor
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from aiohttp import web
-from pydantic import ValidationError
 
 from swarmfly.errors import InvalidInput
 from swarmfly.manager.appkeys import METRICS, QUEUE, SCHEDULERS
+from swarmfly.web.bodies import model_response, read_model
 from swarmfly.wire.manager import (
     CLAIM_PATH,
     SCHEDULER_ID_PARAM,
@@ -19,24 +17,12 @@ from swarmfly.wire.manager import (
     WORK_PROGRESS_PATH,
     WORK_RESULT_PATH,
     ClaimWork,
-    Message,
     RegisterScheduler,
     SchedulerKeepAlive,
     WorkClaim,
     WorkProgress,
     WorkResult,
 )
-
-M = TypeVar("M", bound=Message)
-
-
-async def _body(request: web.Request, model: type[M]) -> M:
-    try:
-        return model.model_validate_json(await request.read())
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise InvalidInput(f"bad {model.__name__}: {where}: {error['msg']}") from exc
 
 
 def _int(text: str, name: str) -> int:
@@ -51,39 +37,35 @@ def _caller(request: web.Request) -> int | None:
     return None if text is None else _int(text, SCHEDULER_ID_PARAM)
 
 
-def _answer(message: Message) -> web.Response:
-    return web.Response(body=message.model_dump_json(), content_type="application/json")
-
-
 async def register_scheduler(request: web.Request) -> web.Response:
-    message = await _body(request, RegisterScheduler)
-    return _answer(await request.app[SCHEDULERS].register(message))
+    message = await read_model(request, RegisterScheduler)
+    return model_response(await request.app[SCHEDULERS].register(message))
 
 
 async def keepalive(request: web.Request) -> web.Response:
-    message = await _body(request, SchedulerKeepAlive)
+    message = await read_model(request, SchedulerKeepAlive)
     scheduler_id = _int(request.match_info["scheduler_id"], "scheduler_id")
     await request.app[SCHEDULERS].keepalive(scheduler_id, message)
     return web.Response(status=204)
 
 
 async def claim(request: web.Request) -> web.Response:
-    message = await _body(request, ClaimWork)
+    message = await read_model(request, ClaimWork)
     await request.app[SCHEDULERS].check(message.scheduler_id, message.cluster_id)
     work = await request.app[QUEUE].claim(message.scheduler_id, message.cluster_id)
     request.app[METRICS].claims.labels(outcome="empty" if work is None else "claimed").inc()
-    return _answer(WorkClaim(work=work))
+    return model_response(WorkClaim(work=work))
 
 
 async def progress(request: web.Request) -> web.Response:
-    message = await _body(request, WorkProgress)
+    message = await read_model(request, WorkProgress)
     work_id = _int(request.match_info["work_id"], "work_id")
     lease = await request.app[QUEUE].progress(work_id, message, scheduler_id=_caller(request))
-    return _answer(lease)
+    return model_response(lease)
 
 
 async def result(request: web.Request) -> web.Response:
-    message = await _body(request, WorkResult)
+    message = await read_model(request, WorkResult)
     work_id = _int(request.match_info["work_id"], "work_id")
     reached = await request.app[QUEUE].finish(work_id, message, scheduler_id=_caller(request))
     metrics = request.app[METRICS]

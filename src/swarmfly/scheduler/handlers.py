@@ -3,13 +3,10 @@ out. Handlers only translate; the service decides, and errors are rendered by th
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from aiohttp import web
-from pydantic import ValidationError
 
-from swarmfly.errors import InvalidInput
 from swarmfly.scheduler.appkeys import SERVICE
+from swarmfly.web.bodies import model_response, read_model
 from swarmfly.wire.scheduler import (
     HOST_KEEPALIVE_PATH,
     HOST_PATH,
@@ -21,36 +18,20 @@ from swarmfly.wire.scheduler import (
     PEERS_PATH,
     AnnouncePeer,
     KeepAlive,
-    Message,
     RegisterHost,
     ReportPieces,
     ReportResult,
     Reschedule,
 )
 
-M = TypeVar("M", bound=Message)
-
-
-async def _body(request: web.Request, model: type[M]) -> M:
-    try:
-        return model.model_validate_json(await request.read())
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise InvalidInput(f"bad {model.__name__}: {where}: {error['msg']}") from exc
-
-
-def _answer(message: Message) -> web.Response:
-    return web.Response(body=message.model_dump_json(), content_type="application/json")
-
 
 async def register_host(request: web.Request) -> web.Response:
-    message = await _body(request, RegisterHost)
-    return _answer(request.app[SERVICE].register_host(message))
+    message = await read_model(request, RegisterHost)
+    return model_response(request.app[SERVICE].register_host(message))
 
 
 async def keepalive(request: web.Request) -> web.Response:
-    message = await _body(request, KeepAlive)
+    message = await read_model(request, KeepAlive)
     request.app[SERVICE].keepalive(request.match_info["host_id"], message)
     return web.Response(status=204)
 
@@ -61,23 +42,25 @@ async def leave_host(request: web.Request) -> web.Response:
 
 
 async def announce_peer(request: web.Request) -> web.Response:
-    message = await _body(request, AnnouncePeer)
-    return _answer(await request.app[SERVICE].announce(message))
+    message = await read_model(request, AnnouncePeer)
+    return model_response(await request.app[SERVICE].announce(message))
 
 
 async def report_pieces(request: web.Request) -> web.Response:
-    message = await _body(request, ReportPieces)
+    message = await read_model(request, ReportPieces)
     request.app[SERVICE].report_pieces(request.match_info["peer_id"], message)
     return web.Response(status=204)
 
 
 async def reschedule(request: web.Request) -> web.Response:
-    message = await _body(request, Reschedule)
-    return _answer(await request.app[SERVICE].reschedule(request.match_info["peer_id"], message))
+    message = await read_model(request, Reschedule)
+    return model_response(
+        await request.app[SERVICE].reschedule(request.match_info["peer_id"], message)
+    )
 
 
 async def report_result(request: web.Request) -> web.Response:
-    message = await _body(request, ReportResult)
+    message = await read_model(request, ReportResult)
     request.app[SERVICE].report_result(request.match_info["peer_id"], message)
     return web.Response(status=204)
 

@@ -53,7 +53,10 @@ class DaemonClient:
             return False
 
     @asynccontextmanager
-    async def download(self, request: DownloadTaskRequest) -> AsyncIterator[DaemonDownload]:
+    async def _post_download(
+        self, request: DownloadTaskRequest
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The daemon's answer to a download request, once it said 200 (else its error)."""
         try:
             async with self._session.post(
                 f"{self.base_url}/api/v1/tasks/download",
@@ -64,14 +67,20 @@ class DaemonClient:
                 if response.status != 200:
                     body = await response.content.read(_ERROR_BODY_LIMIT)
                     raise error_from_response(response.status, body, who="the daemon")
-                yield DaemonDownload(
-                    task_id=response.headers.get(headers.TASK_ID, ""),
-                    content_length=response.content_length,
-                    from_store=response.headers.get(headers.TASK_DOWNLOAD_FINISHED) == "true",
-                    _response=response,
-                )
+                yield response
         except aiohttp.ClientConnectionError as exc:
             raise errors.Unavailable(f"cannot reach the daemon at {self.base_url}: {exc}") from exc
+
+    @asynccontextmanager
+    async def download(self, request: DownloadTaskRequest) -> AsyncIterator[DaemonDownload]:
+        """Stream the task's bytes back from the daemon as its pieces land."""
+        async with self._post_download(request) as response:
+            yield DaemonDownload(
+                task_id=response.headers.get(headers.TASK_ID, ""),
+                content_length=response.content_length,
+                from_store=response.headers.get(headers.TASK_DOWNLOAD_FINISHED) == "true",
+                _response=response,
+            )
 
     async def download_to(self, request: DownloadTaskRequest) -> AsyncIterator[DownloadProgress]:
         """Have the daemon write the task into ``request.output_path``; yields its progress.
@@ -79,15 +88,7 @@ class DaemonClient:
         The last event has ``done`` set; a failure after the start is raised as the error its
         status stands for.
         """
-        async with self._session.post(
-            f"{self.base_url}/api/v1/tasks/download",
-            data=request.model_dump_json(),
-            headers={"Content-Type": "application/json"},
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=600),
-        ) as response:
-            if response.status != 200:
-                body = await response.content.read(_ERROR_BODY_LIMIT)
-                raise error_from_response(response.status, body, who="the daemon")
+        async with self._post_download(request) as response:
             try:
                 async for line in response.content:
                     event = DownloadProgress.model_validate_json(line)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.origin import Origin, running_origin
-from tests.support.processes import Process, daemon_config, scheduler_config, start_process
+from tests.support.processes import Process, ProcessGroup, daemon_config, scheduler_config
 
 StartDaemon = Callable[..., Awaitable[Process]]
 StartScheduler = Callable[..., Awaitable[Process]]
@@ -24,53 +24,36 @@ async def origin(tmp_path: Path) -> AsyncIterator[Origin]:
 
 
 @pytest.fixture
-async def start_daemon(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[StartDaemon]:
+async def processes(request: pytest.FixtureRequest) -> AsyncIterator[ProcessGroup]:
+    """Every process a test starts; stopped at teardown, log tails printed if it failed."""
+    group = ProcessGroup()
+    yield group
+    report = getattr(request.node, "rep_call", None)
+    await group.close(show_logs=report is not None and report.failed)
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path, processes: ProcessGroup) -> StartDaemon:
     """``await start_daemon("a", download={...})`` runs a daemon with its own store."""
-    started: list[Process] = []
 
     async def start(name: str = "daemon", **sections: Any) -> Process:
         root = tmp_path / name
         config = daemon_config(root, **sections)
-        process = await start_process(name, ["daemon", "--config", str(config)], root / "log.txt")
-        started.append(process)
-        return process
+        return await processes.start(name, ["daemon", "--config", str(config)], root)
 
-    yield start
-    for process in started:
-        await process.stop()
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        for process in started:
-            tail = process.log_text().splitlines()[-40:]
-            sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")
+    return start
 
 
 @pytest.fixture
-async def start_scheduler(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[StartScheduler]:
+def start_scheduler(tmp_path: Path, processes: ProcessGroup) -> StartScheduler:
     """``await start_scheduler(hostTTL="1s")`` runs ``python -m swarmfly scheduler``."""
-    started: list[Process] = []
 
     async def start(name: str = "scheduler", **settings: Any) -> Process:
         root = tmp_path / name
         config = scheduler_config(root, **settings)
-        process = await start_process(
-            name, ["scheduler", "--config", str(config)], root / "log.txt"
-        )
-        started.append(process)
-        return process
+        return await processes.start(name, ["scheduler", "--config", str(config)], root)
 
-    yield start
-    for process in started:
-        await process.stop()
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        for process in started:
-            tail = process.log_text().splitlines()[-40:]
-            sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")
+    return start
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -163,3 +163,24 @@ def scheduler_config(root: Path, **settings: Any) -> Path:
     path = root / "scheduler.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+class ProcessGroup:
+    """The processes one test started: all stopped at teardown, their log tails shown when
+    the test failed."""
+
+    def __init__(self) -> None:
+        self.started: list[Process] = []
+
+    async def start(self, name: str, args: list[str], root: Path) -> Process:
+        process = await start_process(name, args, root / "log.txt")
+        self.started.append(process)
+        return process
+
+    async def close(self, *, show_logs: bool) -> None:
+        for process in self.started:
+            await process.stop()
+        if show_logs:
+            for process in self.started:
+                tail = process.log_text().splitlines()[-40:]
+                sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")

@@ -3,7 +3,6 @@ janitor swept by hand) or as a real process, over SQLite or PostgreSQL (``backen
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +20,7 @@ from swarmfly.manager.appkeys import METRICS, QUEUE, SCHEDULERS, TOKENS
 from swarmfly.manager.janitor import JobJanitor
 from swarmfly.web.runner import serve_app
 from tests.support.manager import BACKENDS, database_dsn, manager_config, write_manager_yaml
-from tests.support.processes import Process, start_process
+from tests.support.processes import Process, ProcessGroup
 from tests.unit.scheduler.sample import FakeClock
 
 StartManager = Callable[..., Awaitable[Process]]
@@ -73,24 +72,12 @@ async def manager(
 
 
 @pytest.fixture
-async def start_manager(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[StartManager]:
+def start_manager(tmp_path: Path, processes: ProcessGroup) -> StartManager:
     """``await start_manager(dsn, logLevel="debug")`` runs ``python -m swarmfly manager``."""
-    started: list[Process] = []
 
     async def start(dsn: str, name: str = "manager", **settings: Any) -> Process:
         root = tmp_path / name
         config = write_manager_yaml(root, dsn, **settings)
-        process = await start_process(name, ["manager", "--config", str(config)], root / "log.txt")
-        started.append(process)
-        return process
+        return await processes.start(name, ["manager", "--config", str(config)], root)
 
-    yield start
-    for process in started:
-        await process.stop()
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        for process in started:
-            tail = process.log_text().splitlines()[-40:]
-            sys.stderr.write(f"\n--- {process.name} log (tail) ---\n" + "\n".join(tail) + "\n")
+    return start

@@ -27,6 +27,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -217,6 +218,15 @@ class SchedulerServiceConfig(Section):
     seed_order_timeout: Duration = Field(default=timedelta(seconds=5), gt=timedelta(0))
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["logfmt", "json"] = "logfmt"
+
+    @model_validator(mode="after")
+    def _ttl_outlives_keepalives(self) -> SchedulerServiceConfig:
+        if self.host_ttl <= self.host_keepalive_interval:
+            raise ValueError(
+                "hostTTL must be longer than hostKeepaliveInterval, or every host expires "
+                "between two keepalives"
+            )
+        return self
 
 
 class DatabaseConfig(Section):

@@ -172,3 +172,8 @@ def test_shipped_scheduler_yaml_is_the_defaults() -> None:
     config = load_scheduler_config(ROOT / "scheduler.yaml")
     assert list(unknown_keys(config)) == []
     assert config == SchedulerServiceConfig()
+
+
+def test_a_host_ttl_shorter_than_the_keepalive_interval_is_refused() -> None:
+    with pytest.raises(ConfigError, match="hostTTL must be longer than hostKeepaliveInterval"):
+        parse_scheduler_config({"hostTTL": "4s", "hostKeepaliveInterval": "5s"})

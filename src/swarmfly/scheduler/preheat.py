@@ -24,6 +24,7 @@ from swarmfly.logs import redacted_url
 from swarmfly.registry import RegistryClient
 from swarmfly.scheduler.manager_link import ManagerLink
 from swarmfly.scheduler.service import SchedulerService
+from swarmfly.scheduler.state import Peer
 from swarmfly.wire.manager import (
     BlobResult,
     BlobState,
@@ -279,22 +280,38 @@ class PreheatWorker:
         return list(await asyncio.gather(*(self._seed_one(c, [c.host]) for c in copies if c.host)))
 
     async def _seed_one(self, blob: _Blob, targets: list[HostInfo]) -> _Blob:
-        placement = await self._service.place_seed(blob.spec, targets)
-        if placement is None:
-            blob.state = BlobState.FAILURE
-            blob.description = "no seed peer accepted the download order (unreachable or refused)"
-            return blob
-        blob.peer_id = placement.peer_id
-        blob.host = next((t for t in targets if t.host_id == placement.host_id), targets[0])
-        peer = await self._service.wait_peer_done(placement.peer_id)
-        if peer is not None and peer.is_complete:
+        """Have one of ``targets`` fetch the blob; a seed peer that goes away mid-download is
+        replaced by the next live one (a seed that failed the download itself is not: the
+        source said no, and another seed would hear the same)."""
+        remaining = list(targets)
+        while remaining:
+            placement = await self._service.place_seed(blob.spec, remaining)
+            if placement is None:
+                blob.state = BlobState.FAILURE
+                blob.description = (
+                    "no seed peer accepted the download order (unreachable or refused)"
+                )
+                return blob
+            blob.peer_id = placement.peer_id
+            blob.host = next((t for t in remaining if t.host_id == placement.host_id), None)
+            peer = await self._service.wait_peer_done(placement.peer_id)
+            if peer is not None:
+                return self._settle(blob, peer)
+            logger.warning(
+                "seed peer went away; ordering another",
+                extra={"task_id": blob.spec.task_id, "host_id": placement.host_id},
+            )
+            remaining = [t for t in remaining if t.host_id != placement.host_id]
+        blob.state, blob.description = BlobState.FAILURE, "the seed peer went away"
+        return blob
+
+    def _settle(self, blob: _Blob, peer: Peer) -> _Blob:
+        if peer.is_complete:
             blob.state = BlobState.SUCCESS
             task = self._service.state.tasks.get(peer.task_id)
             blob.size = blob.size or (task.content_length if task else None)
             blob.bytes_done = blob.size or 0
         else:
             blob.state = BlobState.FAILURE
-            blob.description = (
-                peer.error if peer is not None and peer.error else "the seed peer went away"
-            )
+            blob.description = peer.error or "the seed peer failed the download"
         return blob

@@ -165,7 +165,7 @@ async def test_one_seed_order_for_peers_announcing_together(
 async def test_a_silent_host_is_dropped_with_its_peers(
     start_scheduler: StartScheduler, session: aiohttp.ClientSession
 ) -> None:
-    process = await start_scheduler(hostTTL="1s")
+    process = await start_scheduler(hostTTL="1s", hostKeepaliveInterval="200ms")
     client = SchedulerClient(session, f"127.0.0.1:{process.port('port')}")
     quiet = await _join(client, "quiet")
     await _announce(client, "quiet-peer", quiet)

@@ -131,10 +131,15 @@ class TaskDownload:
             raise self.error
 
     async def wait_started(self) -> TaskRecord:
-        """Wait until the length is known; raises the download's error if it failed first."""
+        """Wait until the length is known; raises the download's error if it failed first.
+
+        Once the length is known it is returned even after a failure: the pieces that landed
+        before it can still be served (see :meth:`wait_piece`).
+        """
         async with self._changed:
             await self._changed.wait_for(lambda: self.record is not None or self.error is not None)
-        self._raise_if_failed()
+        if self.record is None:
+            self._raise_if_failed()
         assert self.record is not None
         return self.record
 

@@ -125,14 +125,17 @@ async def test_a_resume_after_a_cut_pull_resumes_the_task_in_the_store(
         async with client.get(url) as response:
             async for chunk in response.content.iter_any():
                 received += chunk
-    assert len(received) == 2 * PIECE, "the two stored pieces, and not a byte more"
+    # Whole stored pieces and not a byte more. Two, unless the connection's reset dropped
+    # bytes still in flight before the second piece was whole (the kernel discards them).
+    assert len(received) in (PIECE, 2 * PIECE), "whole stored pieces, and not a byte more"
+    assert received == data[: len(received)]
 
     del registry.cut[blob.digest]  # the registry is back; containerd resumes its ingest
     async with client.get(url, headers={"Range": f"bytes={len(received)}-"}) as response:
         assert response.status == 206
         assert await response.read() == data[len(received) :]
     resumed = registry.seen("GET", "/blobs/")[-1]
-    assert resumed.header("Range") == [f"bytes={2 * PIECE}-{blob.size - 1}"], "the daemon's resume"
+    assert resumed.header("Range") == [f"bytes={len(received)}-{blob.size - 1}"], "its resume"
     async with client.get(url) as response:  # and the blob is whole in the store now
         assert response.headers["X-Dragonfly-Task-Download-Finished"] == "true"
         assert await response.read() == data

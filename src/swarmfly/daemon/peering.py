@@ -25,6 +25,8 @@ from swarmfly.wire.peer_client import PieceClient
 from swarmfly.wire.scheduler import (
     Action,
     AnnouncePeer,
+    BadParent,
+    Parent,
     PeerAssignment,
     ReportResult,
     Reschedule,
@@ -147,7 +149,7 @@ class _Session:
                 )
                 return await back_to_source(on_piece)
             swarm = self._peering.swarm(self._request, self._download, on_piece)
-            if await swarm.run(assignment.parents) is not None:
+            if await swarm.run(assignment.parents, more=self._more_parents) is not None:
                 return await complete()
             if attempt == MAX_RESCHEDULES:
                 break
@@ -166,6 +168,11 @@ class _Session:
             return await self._client.announce_peer(message)
         except errors.SwarmflyError as exc:
             return self._without_scheduler(exc)
+
+    async def _more_parents(self, bad: list[BadParent]) -> list[Parent]:
+        """Parents the scheduler would give now (none if it would send this peer to source)."""
+        answer = await self._client.reschedule(self._peer_id, Reschedule(bad_parents=bad))
+        return answer.parents if answer.action is Action.PARENTS else []
 
     async def _reschedule(self, message: Reschedule) -> PeerAssignment:
         try:

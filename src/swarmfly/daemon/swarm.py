@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from swarmfly import errors, idgen
@@ -20,13 +21,21 @@ from swarmfly.daemon.metrics import DaemonMetrics
 from swarmfly.daemon.tasks import TaskDownload, TaskRequest
 from swarmfly.storage import PieceStore, TaskRecord, TaskState
 from swarmfly.storage.errors import InvalidPiece, PieceCorrupt
-from swarmfly.wire.peer_client import PieceClient
+from swarmfly.wire.peer_client import ParentBusy, PieceClient
 from swarmfly.wire.pieces import PieceList
 from swarmfly.wire.scheduler import BadParent, Parent
 
 logger = logging.getLogger(__name__)
 
 OnPiece = Callable[[int, int | None, int], None]
+
+#: Seconds a worker waits before retrying after a parent said all its upload slots are busy.
+BUSY_BACKOFF = 0.3
+#: How often a download short of parents asks the scheduler for more, and how many it wants.
+RECRUIT_INTERVAL = 2.0
+WANTED_PARENTS = 4
+
+MoreParents = Callable[[list[BadParent]], Awaitable[list[Parent]]]
 
 
 @dataclass
@@ -98,20 +107,54 @@ class SwarmDownload:
         self._record: TaskRecord | None = None
         self.bad: list[BadParent] = []
         self.state = SwarmState(parents={})
+        self._group: asyncio.TaskGroup | None = None
+        self._watchers: list[asyncio.Task[None]] = []
 
-    async def run(self, parents: list[Parent]) -> TaskRecord | None:
-        """Download from ``parents``; the finished record, or None when every parent failed."""
+    async def run(
+        self, parents: list[Parent], more: MoreParents | None = None
+    ) -> TaskRecord | None:
+        """Download from ``parents``; the finished record, or None when every parent failed.
+
+        With ``more``, the scheduler is asked again every ``RECRUIT_INTERVAL`` while fewer
+        than ``WANTED_PARENTS`` parents are alive: peers that started together get only the
+        seed at first (the others hold nothing yet), and take pieces from one another as soon
+        as they have some, instead of all queuing at the seed.
+        """
         self.state.parents = {p.peer_id: ParentState(p) for p in parents}
         async with asyncio.TaskGroup() as group:
-            watchers = [group.create_task(self._watch(p)) for p in self.state.parents.values()]
+            self._group = group
+            for parent in self.state.parents.values():
+                self._watchers.append(group.create_task(self._watch(parent)))
             workers = [group.create_task(self._work()) for _ in range(self._concurrency)]
+            if more is not None:
+                self._watchers.append(group.create_task(self._recruit(more)))
             await asyncio.wait(workers)
-            for watcher in watchers:  # a watcher may sit in a long poll: no need to wait it out
+            for watcher in self._watchers:  # long polls and the recruiter: no need to wait
                 watcher.cancel()
         if not self.state.finished():
             return None
         assert self._record is not None
         return self._record
+
+    async def _recruit(self, more: MoreParents) -> None:
+        while not self._done():
+            await asyncio.sleep(RECRUIT_INTERVAL)
+            if self._done() or len(self.state.live()) >= WANTED_PARENTS:
+                continue
+            try:
+                fresh = await more(list(self.bad))
+            except errors.SwarmflyError:
+                continue  # the scheduler is away: keep going with the parents we have
+            added = [p for p in fresh if p.peer_id not in self.state.parents]
+            for info in added:
+                parent = self.state.parents[info.peer_id] = ParentState(info)
+                assert self._group is not None
+                self._watchers.append(self._group.create_task(self._watch(parent)))
+            if added:
+                logger.info(
+                    "parents added",
+                    extra={"task_id": self._request.task_id, "parents": len(added)},
+                )
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -212,6 +255,11 @@ class SwarmDownload:
             piece = await self._client.fetch_piece(
                 info.ip, info.upload_port, self._request.task_id, number
             )
+        except ParentBusy:
+            # A busy parent is not a bad one: back off a little (jittered, so the workers
+            # of many peers do not come back in step) and let the piece go to whoever has it.
+            await asyncio.sleep(BUSY_BACKOFF * (0.5 + random.random()))
+            return
         except errors.SwarmflyError as exc:
             await self._drop(parent, "failed", str(exc))
             return

@@ -15,6 +15,10 @@ from swarmfly.wire.pieces import PieceList
 _ERROR_BODY_LIMIT = 16 * 1024
 
 
+class ParentBusy(errors.Unavailable):
+    """The parent is healthy but every upload slot is taken (503): try it again later."""
+
+
 @dataclass(frozen=True)
 class PieceBytes:
     number: int
@@ -64,6 +68,8 @@ class PieceClient:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=self._piece_timeout)
         try:
             async with self._session.get(url, timeout=timeout) as response:
+                if response.status == 503:
+                    raise ParentBusy(f"parent {ip}:{port} has no free upload slot")
                 if response.status != 200:
                     body = await response.content.read(_ERROR_BODY_LIMIT)
                     raise error_from_response(response.status, body, who=f"parent {ip}:{port}")

@@ -15,6 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from swarmfly import errors, idgen
 from swarmfly.daemon.metrics import DaemonMetrics
@@ -33,6 +34,8 @@ OnPiece = Callable[[int, int | None, int], None]
 BUSY_BACKOFF = 0.3
 #: How often a download short of parents asks the scheduler for more, and how many it wants.
 RECRUIT_INTERVAL = 2.0
+#: Pieces fetched strictly in order at the start of a task, before each peer's own order.
+IN_ORDER_PIECES = 2
 WANTED_PARENTS = 4
 
 MoreParents = Callable[[list[BadParent]], Awaitable[list[Parent]]]
@@ -55,6 +58,7 @@ class SwarmState:
     have: set[int] = field(default_factory=set)
     in_progress: set[int] = field(default_factory=set)
     piece_count: int | None = None
+    start_fraction: float = field(default_factory=random.random)  # see piece_order()
 
     def live(self) -> list[ParentState]:
         return [parent for parent in self.parents.values() if parent.alive]
@@ -65,17 +69,35 @@ class SwarmState:
     def stuck(self) -> bool:
         return not self.live()
 
+    @cached_property
+    def piece_order(self) -> list[int]:
+        """The order pieces are fetched in: the first few in order (a reader streaming the
+        task gets its first bytes early), then the rest from a point of this peer's own.
+
+        Peers that start together and all fetched in the same order would hold the same
+        pieces at the same time and have nothing to trade; starting each at another point
+        gives every one of them pieces the others lack.
+        """
+        assert self.piece_count is not None
+        head = list(range(min(IN_ORDER_PIECES, self.piece_count)))
+        rest = list(range(len(head), self.piece_count))
+        if rest:
+            turn = int(self.start_fraction * len(rest))
+            rest = rest[turn:] + rest[:turn]
+        return head + rest
+
     def next_job(self) -> tuple[int, ParentState] | None:
-        """The lowest missing piece a live parent has, from the least busy parent that has it."""
+        """The next missing piece a live parent has, from the least busy parent that has it
+        (a peer before a seed peer, whose uplink every newcomer wants)."""
         if self.piece_count is None:
             return None
         live = self.live()
-        for number in range(self.piece_count):
+        for number in self.piece_order:
             if number in self.have or number in self.in_progress:
                 continue
             holders = [parent for parent in live if number in parent.pieces]
             if holders:
-                return number, min(holders, key=lambda p: (p.in_flight, not p.info.is_seed))
+                return number, min(holders, key=lambda p: (p.in_flight, p.info.is_seed))
         return None
 
 

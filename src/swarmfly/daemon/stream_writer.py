@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 
 from swarmfly.digests import DigestVerifier
 from swarmfly.errors import UpstreamError
@@ -32,12 +32,14 @@ class StreamWriter:
         on_piece: Callable[[PieceRecord], Awaitable[None]],
         on_bytes: Callable[[int], None],
         verifier: DigestVerifier | None,
+        hash_pool: Executor,
     ) -> None:
         self._store = store
         self._record = record
         self._on_piece = on_piece
         self._on_bytes = on_bytes
         self._verifier = verifier
+        self._hash_pool = hash_pool
 
     async def write_stream(
         self, chunks: AsyncIterator[bytes], *, first_piece: int, expected: int | None
@@ -55,18 +57,15 @@ class StreamWriter:
         written = 0
         loop = asyncio.get_running_loop()
         hashing: deque[asyncio.Future[None]] = deque()
-        # One thread per verified stream keeps its chunks in order, and lets several
-        # downloads (the layers of an image) hash on several cores at once.
-        hash_thread = None
-        if self._verifier is not None:
-            hash_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest")
         try:
             async for chunk in chunks:
                 self._on_bytes(len(chunk))
-                if self._verifier is not None and hash_thread is not None:
+                if self._verifier is not None:
                     # One hashing thread takes the chunks in order; the loop does not wait
                     # for it except to bound the chunks held in memory.
-                    hashing.append(loop.run_in_executor(hash_thread, self._verifier.update, chunk))
+                    hashing.append(
+                        loop.run_in_executor(self._hash_pool, self._verifier.update, chunk)
+                    )
                     while len(hashing) > _HASH_BACKLOG:
                         await hashing.popleft()
                 view = memoryview(chunk)
@@ -95,7 +94,4 @@ class StreamWriter:
             await asyncio.shield(writer.abort())
             await asyncio.gather(*hashing, return_exceptions=True)
             raise
-        finally:
-            if hash_thread is not None:
-                hash_thread.shutdown(wait=False)
         return written

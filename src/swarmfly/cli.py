@@ -11,8 +11,9 @@ import asyncio
 import dataclasses
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from pydantic import BaseModel
@@ -67,17 +68,34 @@ def _find_config(filename: str = "dfget.yaml") -> Path | None:
     return None
 
 
-def _run_daemon(config: DaemonConfig, path: Path | None) -> None:
-    from swarmfly.daemon.main import serve
-
+def _serve(
+    program: str,
+    config: DaemonConfig | SchedulerServiceConfig | ManagerServiceConfig,
+    path: Path | None,
+    main: Coroutine[Any, Any, None],
+    *,
+    use_uvloop: bool,
+) -> None:
+    """Run one role's ``serve`` with logging set up; a Swarmfly error is one line, exit 1."""
     setup_logging(config.log_level, config.log_format)
     _warn_unknown_keys(config, path)
     try:
-        # The daemon runs on asyncio's own loop: its sendfile serves pieces at ~1.6x the rate
-        # of uvloop, which has no sendfile (see README, "Performance").
-        asyncio.run(serve(config))
+        if use_uvloop:
+            import uvloop
+
+            uvloop.run(main)
+        else:
+            asyncio.run(main)
     except SwarmflyError as exc:
-        _fail("dfdaemon", str(exc))
+        _fail(program, str(exc))
+
+
+def _run_daemon(config: DaemonConfig, path: Path | None) -> None:
+    from swarmfly.daemon.main import serve
+
+    # The daemon runs on asyncio's own loop: its sendfile serves pieces at ~1.6x the rate
+    # of uvloop, which has no sendfile (see README, "Performance").
+    _serve("dfdaemon", config, path, serve(config), use_uvloop=False)
 
 
 _config_option = click.option(
@@ -267,17 +285,10 @@ swarmfly.add_command(dfdaemon, "daemon")
 
 
 def _run_scheduler(config: SchedulerServiceConfig, path: Path | None) -> None:
-    import uvloop
-
     from swarmfly.scheduler.main import serve
 
-    setup_logging(config.log_level, config.log_format)
-    _warn_unknown_keys(config, path)
-    try:
-        # The scheduler serves small JSON messages: uvloop's faster loop suits it.
-        uvloop.run(serve(config))
-    except SwarmflyError as exc:
-        _fail("scheduler", str(exc))
+    # The scheduler serves small JSON messages: uvloop's faster loop suits it.
+    _serve("scheduler", config, path, serve(config), use_uvloop=True)
 
 
 @swarmfly.command("scheduler")
@@ -319,18 +330,11 @@ _manager_config_option = click.option(
 @_manager_config_option
 def manager(config_path: Path | None) -> None:
     """Run the manager (8080): Open API, preheat jobs, the schedulers' job queue."""
-    import uvloop
-
     from swarmfly.manager.main import serve
 
     path = config_path or _find_config("manager.yaml")
     config = _load_manager_config(path)
-    setup_logging(config.log_level, config.log_format)
-    _warn_unknown_keys(config, path)
-    try:
-        uvloop.run(serve(config))
-    except SwarmflyError as exc:
-        _fail("manager", str(exc))
+    _serve("manager", config, path, serve(config), use_uvloop=True)
 
 
 @swarmfly.group("token")

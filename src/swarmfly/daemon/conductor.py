@@ -200,7 +200,7 @@ class Conductor:
             await download.started(record)
             verifier = DigestVerifier(request.digest) if request.digest else None
             writer = self._stream_writer(record, download, verifier, on_piece)
-            size = await writer.write_stream(response.iter_chunks(), first_piece=0, expected=total)
+            size = await writer.write_response(response, first_piece=0, expected=total)
         if record.content_length is None:
             record = await self._store.set_content_length(request.task_id, size)
             await download.started(record)
@@ -241,9 +241,7 @@ class Conductor:
                 url=request.url, headers=request.headers, range=ByteRange(start, end)
             )
             async with self._source.get(source_request) as response:
-                await writer.write_stream(
-                    response.iter_chunks(), first_piece=first, expected=end - start + 1
-                )
+                await writer.write_response(response, first_piece=first, expected=end - start + 1)
         return await self._complete(request)
 
     async def _complete(self, request: TaskRequest) -> TaskRecord:

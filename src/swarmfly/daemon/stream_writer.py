@@ -1,28 +1,31 @@
-"""Cut a stream of bytes from the source into pieces, store each, and announce it.
+"""Store a response body from the source as pieces, and announce each as it lands.
 
-Chunks arrive in whatever sizes the network gives; pieces have a fixed length. Each chunk is
-written at its offset as it arrives (memory stays at one chunk), hashed for its piece, and,
-when a whole-content digest is expected, hashed for the task on a helper thread at the same
-time, so the event loop keeps reading the socket while the hashes run.
+The bytes go from the socket to the content file on a worker thread (see
+:meth:`swarmfly.source.SourceResponse.pump` and :class:`swarmfly.storage.PieceSink`), which
+cuts them into pieces and hashes each on the way. The event loop only hears of whole pieces:
+it records each (the row after the bytes), tells the readers, and, when a whole-content
+digest is expected, has the one digest thread read the piece back from the page cache, so
+that slow hash (sha256) runs on another core beside the download instead of in its path.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
 from swarmfly.digests import DigestVerifier
 from swarmfly.errors import UpstreamError
-from swarmfly.storage import PieceRecord, PieceStore, TaskRecord
+from swarmfly.source import SourceResponse
+from swarmfly.storage import PieceRecord, PieceSink, PieceStore, TaskRecord
 
-#: Chunks handed to the digest thread and not yet hashed (memory: this many chunks).
-_HASH_BACKLOG = 8
+#: Marks the end of the landed pieces.
+_END = None
 
 
 class StreamWriter:
-    """Writes a contiguous run of pieces of one task from a chunk stream."""
+    """Writes contiguous runs of pieces of one task from source responses."""
 
     def __init__(
         self,
@@ -41,57 +44,71 @@ class StreamWriter:
         self._verifier = verifier
         self._hash_pool = hash_pool
 
-    async def write_stream(
-        self, chunks: AsyncIterator[bytes], *, first_piece: int, expected: int | None
+    async def write_response(
+        self, response: SourceResponse, *, first_piece: int, expected: int | None
     ) -> int:
-        """Store the stream starting at ``first_piece``; returns the bytes written.
+        """Store the body as pieces from ``first_piece`` on; returns the bytes written.
 
-        ``expected`` is the length the stream must have, when known: the source client resumes
-        dropped bodies itself, so a stream of another length is an upstream fault.
+        ``expected`` is the length the body must have, when known: the response resumes
+        dropped bodies itself, so a body of another length is an upstream fault. Pieces
+        that landed whole stay recorded when the body fails later (a resume needs only the
+        rest).
         """
-        piece_length = self._record.piece_length
-        number = first_piece
-        start = first_piece * piece_length
-        writer = self._store.piece_writer(self._record.id, number, start)
-        room = piece_length
-        written = 0
         loop = asyncio.get_running_loop()
-        hashing: deque[asyncio.Future[None]] = deque()
-        try:
-            async for chunk in chunks:
-                self._on_bytes(len(chunk))
-                if self._verifier is not None:
-                    # One hashing thread takes the chunks in order; the loop does not wait
-                    # for it except to bound the chunks held in memory.
-                    hashing.append(
-                        loop.run_in_executor(self._hash_pool, self._verifier.update, chunk)
+        landed: asyncio.Queue[PieceRecord | None] = asyncio.Queue()
+
+        def on_piece(piece: PieceRecord | None) -> None:  # on the writing thread
+            loop.call_soon_threadsafe(landed.put_nowait, piece)
+
+        async with self._store.ingest(self._record.id, first_piece, on_piece) as sink:
+
+            def take(data: memoryview) -> None:  # on the writing thread
+                self._on_bytes(len(data))
+                sink.write(data)
+
+            recorder = asyncio.create_task(self._record_pieces(landed, sink))
+            try:
+                await response.pump(take)
+                if expected is not None and sink.written != expected:
+                    raise UpstreamError(
+                        f"the source sent {sink.written} bytes where {expected} were expected",
+                        status=502,
                     )
-                    while len(hashing) > _HASH_BACKLOG:
-                        await hashing.popleft()
-                view = memoryview(chunk)
-                while view:
-                    part, view = view[:room], view[room:]
-                    await writer.enqueue(part)
-                    room -= len(part)
-                    written += len(part)
-                    if room == 0:
-                        await self._on_piece(await writer.commit())
-                        number += 1
-                        writer = self._store.piece_writer(self._record.id, number, start + written)
-                        room = piece_length
-            while hashing:
-                await hashing.popleft()
-            if expected is not None and written != expected:
-                raise UpstreamError(
-                    f"the source sent {written} bytes where {expected} were expected", status=502
-                )
-            if room < piece_length or written == 0:
-                # A partial last piece, or the single empty piece of an empty task.
-                await self._on_piece(await writer.commit())
-            else:
-                await writer.abort()
-        except BaseException:
-            await asyncio.shield(writer.abort())
-            await asyncio.gather(*hashing, return_exceptions=True)
+                sink.finish()
+            except BaseException:
+                # Record what landed whole, then report the failure itself.
+                on_piece(_END)
+                await asyncio.gather(recorder, return_exceptions=True)
+                raise
+            # Queued after every piece: the thread's puts were scheduled before the pump
+            # returned, and call_soon_threadsafe keeps their order.
+            on_piece(_END)
+            await recorder
+            return sink.written
+
+    async def _record_pieces(
+        self, landed: asyncio.Queue[PieceRecord | None], sink: PieceSink
+    ) -> None:
+        """Record and announce each landed piece; feed the whole-content digest in order."""
+        loop = asyncio.get_running_loop()
+        verifying: deque[asyncio.Future[None]] = deque()
+        try:
+            while (piece := await landed.get()) is not None:
+                record = await self._store.record_piece(piece)
+                if self._verifier is not None:
+                    # One digest thread takes the pieces in order.
+                    verifying.append(
+                        loop.run_in_executor(
+                            self._hash_pool, sink.feed, piece, self._verifier.update
+                        )
+                    )
+                    while verifying and verifying[0].done():
+                        await verifying.popleft()
+                await self._on_piece(record)
+            while verifying:
+                await verifying.popleft()
+        except BaseException as exc:
+            sink.stop(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            # The sink's file closes after this returns: no digest read may still run.
+            await asyncio.gather(*verifying, return_exceptions=True)
             raise
-        return written

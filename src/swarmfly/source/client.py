@@ -23,6 +23,7 @@ import aiohttp
 
 from swarmfly.ratelimit import RateLimiter
 from swarmfly.source.fetch import Deadline, Fetcher, Sleep
+from swarmfly.source.plain_http import PlainHTTP
 from swarmfly.source.request import SourceRequest
 from swarmfly.source.response import ResumeContext, SourceMetadata, SourceResponse
 from swarmfly.source.retry import RetryPolicy
@@ -38,7 +39,8 @@ READ_BUFFER_SIZE = 1 << 20
 class SourceClient:
     """Fetches objects from HTTP(S) sources with retries, resumes and a shared rate limit.
 
-    It borrows ``session`` (see :meth:`open` for one it owns). ``read_timeout`` bounds each
+    It borrows ``session`` for ``https://`` (see :meth:`open` for one it owns) and sends
+    ``http://`` on threads of its own, let go by :meth:`close`. ``read_timeout`` bounds each
     connect and each read, so a stalled source is noticed even without a total timeout;
     ``sleep`` is what waits between retries, so tests can pass a fake one.
     """
@@ -51,11 +53,19 @@ class SourceClient:
         rate_limiter: RateLimiter | None = None,
         read_timeout: float = 30.0,
         sleep: Sleep = asyncio.sleep,
+        connection_limit: int = 100,
     ) -> None:
         self._retry = retry
         self._rate_limiter = rate_limiter
         self._sleep = sleep
-        self._fetcher = Fetcher(session, retry=retry, read_timeout=read_timeout, sleep=sleep)
+        self._plain = PlainHTTP(max_connections=connection_limit)
+        self._fetcher = Fetcher(
+            session, self._plain, retry=retry, read_timeout=read_timeout, sleep=sleep
+        )
+
+    def close(self) -> None:
+        """Close kept-alive ``http://`` connections and let their threads go."""
+        self._plain.close()
 
     @classmethod
     @asynccontextmanager
@@ -85,7 +95,17 @@ class SourceClient:
             timeout=aiohttp.ClientTimeout(sock_connect=read_timeout, sock_read=read_timeout),
         )
         async with session:
-            yield cls(session, retry=retry, rate_limiter=rate_limiter, read_timeout=read_timeout)
+            client = cls(
+                session,
+                retry=retry,
+                rate_limiter=rate_limiter,
+                read_timeout=read_timeout,
+                connection_limit=connection_limit,
+            )
+            try:
+                yield client
+            finally:
+                client.close()
 
     @asynccontextmanager
     async def get(self, request: SourceRequest) -> AsyncIterator[SourceResponse]:

@@ -1,8 +1,9 @@
-"""What can go wrong fetching from a source, and where aiohttp's exceptions become ours.
+"""What can go wrong fetching from a source, and where the HTTP clients' exceptions become ours.
 
-Nothing above ``swarmfly.source`` ever sees an aiohttp or asyncio exception: every call into
-aiohttp runs inside :func:`translating_errors`, which picks the most specific of these and
-re-raises it ``from`` the original, as httpx's ``map_httpcore_exceptions`` does.
+Nothing above ``swarmfly.source`` ever sees an aiohttp, ``http.client`` or asyncio exception:
+every call into either client runs inside :func:`translating_errors`, which picks the most
+specific of these and re-raises it ``from`` the original, as httpx's
+``map_httpcore_exceptions`` does.
 
     SwarmflyError
     ├── InvalidInput
@@ -18,6 +19,7 @@ re-raises it ``from`` the original, as httpx's ``map_httpcore_exceptions`` does.
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -89,6 +91,14 @@ def translating_errors(url: str) -> Iterator[None]:
     except aiohttp.ClientPayloadError as exc:
         raise SourceUnavailable(f"body from {redacted_url(url)} broke off") from exc
     except aiohttp.ClientError as exc:
+        raise SourceUnavailable(
+            f"connection to {redacted_url(url)} failed: {type(exc).__name__}"
+        ) from exc
+    except http.client.IncompleteRead as exc:
+        raise SourceUnavailable(f"body from {redacted_url(url)} broke off") from exc
+    except ConnectionRefusedError as exc:
+        raise SourceUnavailable(f"cannot connect to {redacted_url(url)}: {exc}") from exc
+    except http.client.HTTPException as exc:
         raise SourceUnavailable(
             f"connection to {redacted_url(url)} failed: {type(exc).__name__}"
         ) from exc

@@ -1,6 +1,8 @@
 """Getting a 2xx response head from a source: redirects, error statuses and retries.
 
-:class:`Fetcher` is the only code that calls aiohttp to send a request. It follows redirects
+:class:`Fetcher` is the only code that sends a request to a source: ``http://`` on
+:class:`~swarmfly.source.plain_http.PlainHTTP`'s threads, ``https://`` with aiohttp. It
+follows redirects
 itself (see :mod:`swarmfly.source.redirects` for why), turns a non-2xx answer into
 :class:`SourceStatusError` with a bounded body prefix, and retries what
 :func:`~swarmfly.source.retry.is_retryable` allows, sleeping with the injected ``sleep``.
@@ -26,7 +28,9 @@ from swarmfly.source.errors import (
     translating_errors,
 )
 from swarmfly.source.headers import request_headers
+from swarmfly.source.plain_http import PlainHTTP
 from swarmfly.source.ranges import parse_unsatisfied_total
+from swarmfly.source.raw import AiohttpResponse, RawResponse
 from swarmfly.source.redirects import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -58,7 +62,7 @@ class Deadline:
         return self._at is not None and self._clock() >= self._at
 
 
-async def read_error_body(response: aiohttp.ClientResponse) -> bytes:
+async def read_error_body(response: RawResponse) -> bytes:
     """Up to :data:`MAX_ERROR_BODY` bytes of an error body; the rest is never read.
 
     Best effort: if the body breaks off, what arrived is enough, since the status is the news.
@@ -66,11 +70,12 @@ async def read_error_body(response: aiohttp.ClientResponse) -> bytes:
     body = bytearray()
     try:
         while len(body) < MAX_ERROR_BODY:
-            data = await response.content.read(MAX_ERROR_BODY - len(body))
+            with translating_errors(str(response.url)):
+                data = await response.read(MAX_ERROR_BODY - len(body))
             if not data:
                 break
             body += data
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except (SourceUnavailable, SourceTimeout) as exc:
         logger.debug("error body broke off", extra={"error": type(exc).__name__})
     return bytes(body)
 
@@ -81,19 +86,19 @@ class Fetcher:
     def __init__(
         self,
         session: aiohttp.ClientSession,
+        plain: PlainHTTP,
         *,
         retry: RetryPolicy,
         read_timeout: float,
         sleep: Sleep,
     ) -> None:
         self._session = session
+        self._plain = plain
         self._retry = retry
         self._read_timeout = read_timeout
         self._sleep = sleep
 
-    async def fetch(
-        self, request: SourceRequest, method: str, deadline: Deadline
-    ) -> aiohttp.ClientResponse:
+    async def fetch(self, request: SourceRequest, method: str, deadline: Deadline) -> RawResponse:
         """A 2xx response head for ``request``, retrying while the policy allows."""
         attempt = 1
         while True:
@@ -131,7 +136,7 @@ class Fetcher:
         deadline: Deadline,
         *,
         if_range: str | None = None,
-    ) -> aiohttp.ClientResponse:
+    ) -> RawResponse:
         """One try: send, follow redirects, and raise for anything but 2xx."""
         original = parse_source_url(request.url)
         headers = request_headers(request.headers, request.range, if_range)
@@ -157,16 +162,25 @@ class Fetcher:
 
     async def _send(
         self, method: str, url: URL, headers: list[tuple[str, str]], deadline: Deadline
-    ) -> aiohttp.ClientResponse:
+    ) -> RawResponse:
         if deadline.expired():
             raise SourceTimeout(f"deadline passed before requesting {redacted_url(str(url))}")
+        remaining = deadline.remaining()
+        if url.scheme == "http":
+            # Sockets have no total budget: the caller's own timeout (or the deadline checked
+            # between hops and resumes) bounds the whole; each read is bounded here.
+            wait = self._read_timeout if remaining is None else min(remaining, self._read_timeout)
+            with translating_errors(str(url)):
+                return await self._plain.send(
+                    method, url, headers, connect_timeout=wait, read_timeout=self._read_timeout
+                )
         timeout = aiohttp.ClientTimeout(
-            total=deadline.remaining(),
+            total=remaining,
             sock_connect=self._read_timeout,
             sock_read=self._read_timeout,
         )
         with translating_errors(str(url)):
-            return await self._session.request(
+            response = await self._session.request(
                 method,
                 url,
                 headers=headers,
@@ -174,9 +188,10 @@ class Fetcher:
                 auto_decompress=False,
                 timeout=timeout,
             )
+        return AiohttpResponse(response)
 
 
-async def _checked(response: aiohttp.ClientResponse) -> aiohttp.ClientResponse:
+async def _checked(response: RawResponse) -> RawResponse:
     """``response`` if it is 2xx; otherwise it is released and the matching error raised."""
     if 200 <= response.status < 300:
         return response
@@ -190,7 +205,7 @@ async def _checked(response: aiohttp.ClientResponse) -> aiohttp.ClientResponse:
     raise await _status_error(response, "source answered an error status")
 
 
-async def _status_error(response: aiohttp.ClientResponse, reason: str) -> SourceStatusError:
+async def _status_error(response: RawResponse, reason: str) -> SourceStatusError:
     """The error for ``response``, with its body prefix read; the response is released."""
     try:
         body = await read_error_body(response)

@@ -10,12 +10,13 @@ object changed) ends the stream with :class:`SourceUnavailable`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import aiohttp
 from multidict import CIMultiDictProxy
 
 from swarmfly.logs import redacted_url
@@ -29,12 +30,23 @@ from swarmfly.source.errors import (
 )
 from swarmfly.source.fetch import Deadline, Fetcher, Sleep
 from swarmfly.source.headers import resume_validator
+from swarmfly.source.plain_http import PlainResponse
 from swarmfly.source.ranges import ByteRange
+from swarmfly.source.raw import RawResponse
 from swarmfly.source.request import SourceRequest
 from swarmfly.source.retry import RetryPolicy, is_retryable, retry_after_of
 from swarmfly.source.window import BodyWindow, body_window
 
 logger = logging.getLogger(__name__)
+
+#: Called on a worker thread with each run of body bytes, in order; what it raises ends the pump.
+Sink = Callable[[memoryview], None]
+
+#: The pump's buffer: one per download, reused for every read.
+PUMP_BUFFER_SIZE = 1 << 20
+
+#: Chunks handed to the sink's thread and not yet taken, on the event-loop path.
+_SINK_BACKLOG = 4
 
 
 @dataclass(frozen=True)
@@ -69,9 +81,7 @@ class SourceResponse:
     ``total_length`` is the whole object's length when the source told it.
     """
 
-    def __init__(
-        self, raw: aiohttp.ClientResponse, window: BodyWindow, context: ResumeContext
-    ) -> None:
+    def __init__(self, raw: RawResponse, window: BodyWindow, context: ResumeContext) -> None:
         self.status = window.status
         self.headers: CIMultiDictProxy[str] = raw.headers
         self.url = str(raw.url)
@@ -79,7 +89,7 @@ class SourceResponse:
         self.total_length = window.total_length
         self.start = window.start
         self.accepts_ranges = window.accepts_ranges
-        self._raw: aiohttp.ClientResponse | None = raw
+        self._raw: RawResponse | None = raw
         self._context = context
         self._end = window.end
         self._position = window.wire_start  # object offset of the next byte on the wire
@@ -101,6 +111,76 @@ class SourceResponse:
                 return
             await throttle(self._context.rate_limiter, len(chunk))
             yield chunk
+
+    async def pump(self, sink: Sink) -> None:
+        """Hand the whole window to ``sink``, in order, resumed across drops as
+        :meth:`iter_chunks` is; returns at its end.
+
+        From a plain ``http://`` source without a rate limit, one worker thread reads the
+        socket into a reused buffer and calls ``sink`` itself, so the bytes never pass through
+        the event loop. Otherwise chunks are read here and ``sink`` runs on a thread of its
+        own, a few chunks behind. ``sink`` is never called again once this returns or raises.
+        """
+        failures = 0
+        progress = self._position
+        while self._end is None or self._position < self._end:
+            try:
+                if self._raw is None:
+                    await self._reopen()
+                raw = self._raw
+                fast = self._context.rate_limiter is None and not self._leftover
+                if isinstance(raw, PlainResponse) and fast:
+                    await _on_thread(raw.executor, self._pump_blocking, raw, sink, raw.abort)
+                else:
+                    await self._pump_chunks(sink)
+                return
+            except (SourceUnavailable, SourceTimeout) as exc:
+                self.close()
+                # Progress since the last failure starts the back-off over, as it does
+                # for iter_chunks.
+                failures = 1 if self._position > progress else failures + 1
+                progress = self._position
+                await self._wait_to_resume(exc, failures)
+
+    def _pump_blocking(self, raw: PlainResponse, sink: Sink) -> None:
+        """On a worker thread: the wire into ``sink`` until the window's end."""
+        buffer = memoryview(bytearray(PUMP_BUFFER_SIZE))
+        while self._end is None or self._position < self._end:
+            want = len(buffer)
+            if self._end is not None:
+                want = min(want, self._end - self._position)
+            if self._position < self.start:
+                want = min(want, self.start - self._position)
+            with translating_errors(self.url):
+                got = raw.readinto(buffer[:want])
+            if not got:
+                if self._end is not None:
+                    raise SourceUnavailable(f"body ended at byte {self._position} of {self._end}")
+                return
+            skipping = self._position < self.start
+            self._position += got
+            if not skipping:
+                sink(buffer[:got])
+
+    async def _pump_chunks(self, sink: Sink) -> None:
+        """Read chunks on the loop; ``sink`` takes them in order on one thread of its own."""
+        loop = asyncio.get_running_loop()
+        pending: list[asyncio.Future[None]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmfly-sink") as serial:
+            try:
+                while self._end is None or self._position < self._end:
+                    chunk = await self._read(PUMP_BUFFER_SIZE)
+                    if not chunk:
+                        break
+                    await throttle(self._context.rate_limiter, len(chunk))
+                    pending.append(loop.run_in_executor(serial, sink, memoryview(chunk)))
+                    if len(pending) > _SINK_BACKLOG:
+                        await pending.pop(0)
+                for future in pending:
+                    await future
+            finally:
+                # The sink is never called after we return: wait for what was queued.
+                await asyncio.gather(*pending, return_exceptions=True)
 
     def close(self) -> None:
         """Give the connection back (or close it, when the body was not read to the end)."""
@@ -139,18 +219,14 @@ class SourceResponse:
                 return data
 
     async def _receive(self, want: int) -> bytes:
-        """Up to ``want`` bytes as the network delivered them.
+        """Up to ``want`` bytes as the network delivered them (no joining of buffers).
 
-        ``readchunk`` hands over one buffer as aiohttp received it, where ``read(n)`` and
-        ``readany()`` join all that is buffered into a new object: one copy of every byte
-        saved. A chunk larger than ``want`` is split, and the rest kept for the next call.
+        A chunk larger than ``want`` is split, and the rest kept for the next call.
         """
         assert self._raw is not None
-        while not self._leftover:
+        if not self._leftover:
             with translating_errors(self.url):
-                self._leftover, chunk_end = await self._raw.content.readchunk()
-            if not chunk_end:  # data, or (b"", False) at the end of the body
-                break
+                self._leftover = await self._raw.readchunk()
         data = self._leftover
         if len(data) > want:
             data, self._leftover = data[:want], data[want:]
@@ -201,7 +277,7 @@ class SourceResponse:
         self._leftover = b""  # received past _position on the old connection: asked for again
         self._check_continues(raw)
 
-    def _check_continues(self, raw: aiohttp.ClientResponse) -> None:
+    def _check_continues(self, raw: RawResponse) -> None:
         """Raise (for good) unless ``raw`` is the same object from exactly ``_position``."""
         reason = None
         if raw.status != 206:
@@ -226,3 +302,21 @@ class SourceResponse:
 def _same(now: object | None, before: object | None) -> bool:
     """Equal, or one side unknown."""
     return now is None or before is None or now == before
+
+
+async def _on_thread(
+    executor: ThreadPoolExecutor,
+    work: Callable[[PlainResponse, Sink], None],
+    raw: PlainResponse,
+    sink: Sink,
+    interrupt: Callable[[], None],
+) -> None:
+    """Run ``work`` on ``executor``; if the caller is cancelled, ``interrupt`` it and wait
+    until the thread has stopped, so nothing touches ``sink`` after the cancellation."""
+    future = asyncio.get_running_loop().run_in_executor(executor, work, raw, sink)
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        interrupt()
+        await asyncio.gather(future, return_exceptions=True)
+        raise

@@ -17,6 +17,7 @@ from swarmfly.storage.errors import (
     TaskNotRunning,
 )
 from swarmfly.storage.gc import GarbageCollector
+from swarmfly.storage.ingest import PieceSink
 from swarmfly.storage.records import PieceRecord, TaskRecord, TaskState
 from swarmfly.storage.store import PieceStore
 from swarmfly.storage.writer import PieceWriter
@@ -28,6 +29,7 @@ __all__ = [
     "PieceCorrupt",
     "PieceNotFound",
     "PieceRecord",
+    "PieceSink",
     "PieceStore",
     "PieceWriter",
     "StoreFull",

@@ -49,7 +49,7 @@ def translated_os_errors(subject: str) -> Iterator[None]:
         raise StoreUnavailable(f"content of {subject}: {exc}") from exc
 
 
-def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
@@ -173,11 +173,19 @@ class ContentFiles:
             hasher.update(data)
         fd = os.open(self.path(task_id), os.O_WRONLY)
         try:
-            _pwrite_all(fd, data, offset)
+            pwrite_all(fd, data, offset)
             if sync:
                 os.fdatasync(fd)
         finally:
             os.close(fd)
+
+    async def open_fd(self, task_id: str) -> int:
+        """A read-write descriptor of the task's (existing) file; the caller closes it with
+        :meth:`close_fd`."""
+        return await self._run(f"task {task_id}", lambda: os.open(self.path(task_id), os.O_RDWR))
+
+    async def close_fd(self, fd: int) -> None:
+        await self._run("a content file", lambda: os.close(fd))
 
     async def sync(self, task_id: str) -> None:
         """fdatasync the task's file, if the store is configured to."""

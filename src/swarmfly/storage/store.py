@@ -9,6 +9,7 @@ back to RUNNING, so it is downloaded again rather than served wrong. Data is alw
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -30,6 +31,7 @@ from swarmfly.storage.errors import (
     TaskNotRunning,
 )
 from swarmfly.storage.holds import TaskHolds
+from swarmfly.storage.ingest import PieceSink
 from swarmfly.storage.metadata import MetadataDB
 from swarmfly.storage.records import (
     PieceRecord,
@@ -227,6 +229,37 @@ class PieceStore:
             running_task=self._running,
             clock=self._clock,
         )
+
+    @asynccontextmanager
+    async def ingest(
+        self, task_id: str, first_piece: int, on_piece: Callable[[PieceRecord], None]
+    ) -> AsyncIterator[PieceSink]:
+        """A sink for the task's bytes from ``first_piece`` on, arriving in order (see
+        :mod:`swarmfly.storage.ingest`); each whole piece goes to ``on_piece`` on the writing
+        thread, to be recorded with :meth:`record_piece`."""
+        task = await self._running(task_id)
+        problem = piece_problem(task, first_piece, first_piece * task.piece_length)
+        if problem is not None:
+            raise InvalidPiece(problem)
+        fd = await self._files.open_fd(task_id)
+        try:
+            yield PieceSink(task, fd, first_piece, on_piece)
+        finally:
+            await asyncio.shield(self._files.close_fd(fd))
+
+    async def record_piece(self, piece: PieceRecord) -> PieceRecord:
+        """Declare a piece a :class:`PieceSink` wrote: sync (as configured), then the row."""
+        task = await self._running(piece.task_id)
+        problem = piece_problem(task, piece.number, piece.offset, piece.length)
+        if problem is not None:
+            raise InvalidPiece(problem)
+        await self._files.sync(piece.task_id)
+        record = await self._metadata.add_piece(piece, self._clock())
+        logger.debug(
+            "piece stored",
+            extra={"task_id": piece.task_id, "piece": piece.number, "bytes": piece.length},
+        )
+        return record
 
     async def write_piece(
         self,

@@ -235,7 +235,7 @@ async def test_connection_refused_is_unavailable_after_retries(
     with pytest.raises(SourceUnavailable) as info:
         async with client.get(SourceRequest(f"http://127.0.0.1:{closed_port}/blob")):
             pytest.fail("unreachable")
-    assert isinstance(info.value.__cause__, aiohttp.ClientConnectorError)
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
     assert len(recorder.delays) == 4
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -19,11 +20,31 @@ from swarmfly.source import (
 
 from .conftest import DATA, DATA_SHA256, HALF, Blob, Origins, Recorder
 
+Collect = Callable[[SourceResponse, bytearray], Awaitable[None]]
 
-async def collect(response: SourceResponse, into: bytearray) -> None:
+
+async def by_chunks(response: SourceResponse, into: bytearray) -> None:
     # Test-only buffering of a 2 MiB body, kept in ``into`` so a failure shows what arrived.
     async for chunk in response.iter_chunks(256 * 1024):
         into += chunk
+
+
+async def by_pump(response: SourceResponse, into: bytearray) -> None:
+    calls = 0
+
+    def sink(data: memoryview) -> None:  # on a worker thread, one call at a time
+        nonlocal calls
+        calls += 1
+        into.extend(data)
+
+    await response.pump(sink)
+    assert calls > 0 or not into
+
+
+@pytest.fixture(params=["iter_chunks", "pump"])
+def collect(request: pytest.FixtureRequest) -> Collect:
+    """Every body test runs both ways a body is read: chunks on the loop, and the pump."""
+    return by_chunks if request.param == "iter_chunks" else by_pump
 
 
 async def serve(origins: Origins, blob: Blob) -> str:
@@ -35,7 +56,7 @@ async def serve(origins: Origins, blob: Blob) -> str:
 
 @pytest.mark.parametrize("chunked", [False, True])
 async def test_a_dropped_body_resumes_from_the_next_byte(
-    client: SourceClient, origins: Origins, recorder: Recorder, chunked: bool
+    collect: Collect, client: SourceClient, origins: Origins, recorder: Recorder, chunked: bool
 ) -> None:
     blob = Blob(faults=["drop"], chunked=chunked)
     url = await serve(origins, blob)
@@ -52,7 +73,7 @@ async def test_a_dropped_body_resumes_from_the_next_byte(
 
 
 async def test_repeated_drops_resume_each_time(
-    client: SourceClient, origins: Origins, recorder: Recorder
+    collect: Collect, client: SourceClient, origins: Origins, recorder: Recorder
 ) -> None:
     blob = Blob(faults=["drop", "drop", "drop"])
     url = await serve(origins, blob)
@@ -67,7 +88,7 @@ async def test_repeated_drops_resume_each_time(
 
 
 async def test_a_dropped_range_resumes_within_the_range(
-    client: SourceClient, origins: Origins
+    collect: Collect, client: SourceClient, origins: Origins
 ) -> None:
     blob = Blob(faults=["drop"])
     url = await serve(origins, blob)
@@ -82,7 +103,7 @@ async def test_a_dropped_range_resumes_within_the_range(
 
 @pytest.mark.parametrize("advertised", ["none", None])
 async def test_without_range_support_a_drop_is_unavailable_not_wrong_bytes(
-    client: SourceClient, origins: Origins, advertised: str | None
+    collect: Collect, client: SourceClient, origins: Origins, advertised: str | None
 ) -> None:
     blob = Blob(faults=["drop"], ranges=False, advertise_ranges=advertised)
     url = await serve(origins, blob)
@@ -96,7 +117,9 @@ async def test_without_range_support_a_drop_is_unavailable_not_wrong_bytes(
     assert len(blob.requests) == (1 if advertised == "none" else 2)
 
 
-async def test_a_changed_object_is_not_spliced(client: SourceClient, origins: Origins) -> None:
+async def test_a_changed_object_is_not_spliced(
+    collect: Collect, client: SourceClient, origins: Origins
+) -> None:
     blob = Blob(faults=["drop"], etag_after_first='"v2"')
     url = await serve(origins, blob)
     body = bytearray()
@@ -108,7 +131,7 @@ async def test_a_changed_object_is_not_spliced(client: SourceClient, origins: Or
 
 
 async def test_drops_beyond_the_policy_give_up(
-    session: aiohttp.ClientSession, origins: Origins, recorder: Recorder
+    collect: Collect, session: aiohttp.ClientSession, origins: Origins, recorder: Recorder
 ) -> None:
     client = SourceClient(session, retry=RetryPolicy(attempts=2, jitter=0.0), sleep=recorder.sleep)
     # the resumed request drops before sending anything new: no progress between failures
@@ -121,7 +144,7 @@ async def test_drops_beyond_the_policy_give_up(
 
 
 async def test_a_stalled_body_resumes_after_the_read_timeout(
-    session: aiohttp.ClientSession, origins: Origins, recorder: Recorder
+    collect: Collect, session: aiohttp.ClientSession, origins: Origins, recorder: Recorder
 ) -> None:
     client = SourceClient(
         session, retry=RetryPolicy(jitter=0.0), sleep=recorder.sleep, read_timeout=0.2
@@ -136,7 +159,7 @@ async def test_a_stalled_body_resumes_after_the_read_timeout(
 
 
 async def test_a_source_that_keeps_stalling_times_out(
-    session: aiohttp.ClientSession, origins: Origins, recorder: Recorder
+    collect: Collect, session: aiohttp.ClientSession, origins: Origins, recorder: Recorder
 ) -> None:
     client = SourceClient(
         session, retry=RetryPolicy(attempts=2, jitter=0.0), sleep=recorder.sleep, read_timeout=0.2
@@ -149,7 +172,7 @@ async def test_a_source_that_keeps_stalling_times_out(
 
 
 async def test_the_total_timeout_covers_resumes(
-    client: SourceClient, origins: Origins, recorder: Recorder
+    collect: Collect, client: SourceClient, origins: Origins, recorder: Recorder
 ) -> None:
     # read_timeout is 5 s; the 0.3 s total budget is what ends this
     blob = Blob(faults=["stall"] * 5)
@@ -160,7 +183,9 @@ async def test_the_total_timeout_covers_resumes(
     assert len(blob.requests) == 1
 
 
-async def test_a_200_to_a_range_is_sliced(client: SourceClient, origins: Origins) -> None:
+async def test_a_200_to_a_range_is_sliced(
+    collect: Collect, client: SourceClient, origins: Origins
+) -> None:
     blob = Blob(ranges=False, advertise_ranges=None)
     url = await serve(origins, blob)
     body = bytearray()

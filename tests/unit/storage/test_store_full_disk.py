@@ -119,3 +119,22 @@ async def test_garbage_collection_frees_a_full_disk(small_disk: Path) -> None:
         assert evicted[0] == old
         usage = shutil.disk_usage(small_disk)
         assert usage.used * 100 / usage.total <= 60
+
+
+async def test_a_sink_that_hits_a_full_disk_raises_store_full(small_disk: Path) -> None:
+    async with PieceStore.open(StorageConfig(dir=small_disk)) as store:
+        await start_task(
+            store, TID, content_length=None, piece_length=MIB, url="https://example.com/stream"
+        )
+        landed = []
+        chunk = memoryview(content("sink", MIB // 2))
+        with pytest.raises(StoreFull):
+            async with store.ingest(TID, 0, landed.append) as sink:
+                for _ in range(32):
+                    sink.write(chunk)
+        # The pieces that fitted were cut whole; the one the disk cut short never was.
+        assert 0 < len(landed) < 8
+        whole = piece_digest(bytes(chunk) * 2)
+        assert [(piece.number, piece.digest) for piece in landed] == [
+            (number, whole) for number in range(len(landed))
+        ]

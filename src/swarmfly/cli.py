@@ -13,28 +13,21 @@ import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from pydantic import BaseModel
 
 from swarmfly import __version__, idgen, units
 from swarmfly.client.dfget import DfgetOptions, DfgetResult
 from swarmfly.client.dfget import dfget as run_dfget
 from swarmfly.client.progress import TerminalProgress
-from swarmfly.config import (
-    ConfigError,
-    DaemonConfig,
-    ManagerServiceConfig,
-    SchedulerServiceConfig,
-    default_config_paths,
-    load_daemon_config,
-    load_manager_config,
-    load_scheduler_config,
-    unknown_keys,
-)
 from swarmfly.errors import SwarmflyError, Timeout
 from swarmfly.logs import setup_logging
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from swarmfly.config import DaemonConfig, ManagerServiceConfig, SchedulerServiceConfig
 
 logger = logging.getLogger("swarmfly.cli")
 
@@ -45,6 +38,11 @@ def _fail(program: str, message: str, code: int = 1) -> NoReturn:
 
 
 def _load_daemon_config(path: Path | None, program: str) -> DaemonConfig:
+    """The daemon config at ``path``; the defaults when there is no file."""
+    # Config (pydantic models, YAML) is imported only where it is read: dfget's start-up
+    # is part of every download's time.
+    from swarmfly.config import ConfigError, load_daemon_config
+
     try:
         config = load_daemon_config(path)
     except ConfigError as exc:
@@ -53,6 +51,8 @@ def _load_daemon_config(path: Path | None, program: str) -> DaemonConfig:
 
 
 def _warn_unknown_keys(config: BaseModel, path: Path | None) -> None:
+    from swarmfly.config import unknown_keys
+
     unknown = sorted(unknown_keys(config))
     if unknown:
         logger.warning(
@@ -62,6 +62,8 @@ def _warn_unknown_keys(config: BaseModel, path: Path | None) -> None:
 
 
 def _find_config(filename: str = "dfget.yaml") -> Path | None:
+    from swarmfly.config import default_config_paths
+
     for candidate in default_config_paths(filename):
         if candidate.is_file():
             return candidate
@@ -221,7 +223,7 @@ def _parse_header(text: str) -> tuple[str, str]:
 
 def _default_daemon_addr() -> str:
     path = _find_config()
-    config = _load_daemon_config(path, "dfget") if path else DaemonConfig()
+    config = _load_daemon_config(path, "dfget")
     port = config.control.server.port or 4003
     return f"http://127.0.0.1:{port}"
 
@@ -255,7 +257,7 @@ def task_id(
 ) -> None:
     """Print the task ID the daemon would use for URL: why did (or didn't) my preheat hit?"""
     path = config_path or _find_config()
-    config = _load_daemon_config(path, "swarmfly") if path else DaemonConfig()
+    config = _load_daemon_config(path, "swarmfly")
     filtered = (
         config.proxy.default_filter
         if filtered_query_params is None
@@ -301,6 +303,8 @@ def _run_scheduler(config: SchedulerServiceConfig, path: Path | None) -> None:
 )
 def scheduler(config_path: Path | None) -> None:
     """Run the scheduler (8002): tells peers whom to download from, orders seed peers."""
+    from swarmfly.config import ConfigError, load_scheduler_config
+
     path = config_path or _find_config("scheduler.yaml")
     try:
         config = load_scheduler_config(path)
@@ -310,6 +314,8 @@ def scheduler(config_path: Path | None) -> None:
 
 
 def _load_manager_config(path: Path | None) -> ManagerServiceConfig:
+    from swarmfly.config import ConfigError, load_manager_config
+
     path = path or _find_config("manager.yaml")
     try:
         return load_manager_config(path)

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-import aiohttp
-
 from swarmfly import errors, idgen
 from swarmfly.client.output import OutputFile
 from swarmfly.digests import parse_digest
 from swarmfly.logs import redacted_url
-from swarmfly.source import SourceClient, SourceRequest
 from swarmfly.wire.daemon import DownloadTaskRequest
 from swarmfly.wire.daemon_client import DaemonClient
 
@@ -75,10 +72,9 @@ async def dfget(options: DfgetOptions, progress: Progress | None = None) -> Dfge
         idgen.validate_piece_length(options.piece_length)
     try:
         if options.daemon_addr is not None:
-            async with aiohttp.ClientSession(auto_decompress=False) as session:
-                daemon = DaemonClient(session, options.daemon_addr)
-                if await daemon.healthy():
-                    return await _through_daemon(daemon, options, progress)
+            daemon = DaemonClient(options.daemon_addr)
+            if await daemon.healthy():
+                return await _through_daemon(daemon, options, progress)
             if options.disable_back_to_source:
                 raise errors.Unavailable(
                     f"no daemon at {options.daemon_addr} and back-to-source is disabled"
@@ -153,6 +149,9 @@ def _download_request(options: DfgetOptions, output_path: str | None) -> Downloa
 
 
 async def _from_source(options: DfgetOptions, progress: Progress) -> DfgetResult:
+    # Imported only here: through a daemon (the usual case) dfget starts without aiohttp.
+    from swarmfly.source import SourceClient, SourceRequest
+
     filtered = (
         idgen.DEFAULT_FILTERED_QUERY_PARAMS
         if options.filtered_query_params is None

@@ -1,13 +1,22 @@
-"""A typed client for the daemon's control API, as ``dfget`` uses it."""
+"""A typed client for the daemon's control API, as ``dfget`` uses it.
+
+``dfget`` is a command people run thousands of times in scripts, and its start-up is part of
+every download's time: this client talks to the local daemon with the standard library's
+``http.client`` on a worker thread, so ``dfget`` never imports aiohttp (about a third of
+its start-up). The daemon is on loopback and answers one request at a time here, which is
+all ``http.client`` has to do.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import json
+import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from swarmfly import errors
 from swarmfly.wire import headers
@@ -17,6 +26,13 @@ from swarmfly.wire.errors import error_from_response
 _ERROR_BODY_LIMIT = 64 * 1024
 _CHUNK = 1 << 20
 
+#: How long the daemon may stay silent during a download before dfget gives up on it (it
+#: sends a progress line at least every few seconds while it works).
+READ_TIMEOUT = 600.0
+
+#: What a connection to the daemon fails with, whatever the step.
+_CONNECTION_ERRORS = (OSError, http.client.HTTPException)
+
 
 @dataclass
 class DaemonDownload:
@@ -25,60 +41,91 @@ class DaemonDownload:
     task_id: str
     content_length: int | None
     from_store: bool
-    _response: aiohttp.ClientResponse
+    _response: http.client.HTTPResponse
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._response.content.iter_chunked(_CHUNK):
-                yield chunk
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise errors.Unavailable(f"the daemon cut the transfer: {exc}") from exc
+        while True:
+            try:
+                chunk = await asyncio.to_thread(self._response.read1, _CHUNK)
+            except _CONNECTION_ERRORS as exc:
+                raise errors.Unavailable(f"the daemon cut the transfer: {exc}") from exc
+            if not chunk:
+                return
+            yield chunk
 
 
 class DaemonClient:
-    """Talks to one daemon's control port."""
+    """Talks to one daemon's control port (``http://host:port``)."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self._session = session
+    def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise errors.InvalidInput(
+                f"the daemon address must be http://host:port, not {base_url!r}"
+            )
+        self._host = parts.hostname
+        self._port = parts.port or 80
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
     async def healthy(self, wait: float = 2.0) -> bool:
         """Whether the daemon answers its health check within ``wait`` seconds."""
+
+        def check() -> bool:
+            connection = self._connection(wait)
+            try:
+                connection.request("GET", "/healthy")
+                return connection.getresponse().status == 200
+            finally:
+                connection.close()
+
         try:
-            async with self._session.get(
-                f"{self.base_url}/healthy", timeout=aiohttp.ClientTimeout(total=wait)
-            ) as response:
-                return response.status == 200
-        except (aiohttp.ClientError, TimeoutError, OSError):
+            return await asyncio.to_thread(check)
+        except _CONNECTION_ERRORS:
             return False
 
     @asynccontextmanager
     async def _post_download(
         self, request: DownloadTaskRequest
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
+    ) -> AsyncIterator[http.client.HTTPResponse]:
         """The daemon's answer to a download request, once it said 200 (else its error)."""
-        try:
-            async with self._session.post(
-                f"{self.base_url}/api/v1/tasks/download",
-                data=request.model_dump_json(),
+        connection = self._connection(READ_TIMEOUT)
+
+        def post() -> tuple[http.client.HTTPResponse, bytes]:
+            connection.request(
+                "POST",
+                "/api/v1/tasks/download",
+                body=request.model_dump_json().encode(),
                 headers={"Content-Type": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=None, sock_read=600),
-            ) as response:
-                if response.status != 200:
-                    body = await response.content.read(_ERROR_BODY_LIMIT)
-                    raise error_from_response(response.status, body, who="the daemon")
-                yield response
-        except aiohttp.ClientConnectionError as exc:
-            raise errors.Unavailable(f"cannot reach the daemon at {self.base_url}: {exc}") from exc
+            )
+            response = connection.getresponse()
+            body = b"" if response.status == 200 else response.read(_ERROR_BODY_LIMIT)
+            return response, body
+
+        try:
+            try:
+                response, body = await asyncio.to_thread(post)
+            except _CONNECTION_ERRORS as exc:
+                raise errors.Unavailable(
+                    f"cannot reach the daemon at {self.base_url}: {exc}"
+                ) from exc
+            if response.status != 200:
+                raise error_from_response(response.status, body, who="the daemon")
+            yield response
+        finally:
+            _close(connection)
 
     @asynccontextmanager
     async def download(self, request: DownloadTaskRequest) -> AsyncIterator[DaemonDownload]:
         """Stream the task's bytes back from the daemon as its pieces land."""
         async with self._post_download(request) as response:
+            length = response.getheader("Content-Length")
             yield DaemonDownload(
-                task_id=response.headers.get(headers.TASK_ID, ""),
-                content_length=response.content_length,
-                from_store=response.headers.get(headers.TASK_DOWNLOAD_FINISHED) == "true",
+                task_id=response.getheader(headers.TASK_ID, ""),
+                content_length=int(length) if length and length.isdigit() else None,
+                from_store=response.getheader(headers.TASK_DOWNLOAD_FINISHED) == "true",
                 _response=response,
             )
 
@@ -89,25 +136,44 @@ class DaemonClient:
         status stands for.
         """
         async with self._post_download(request) as response:
-            try:
-                async for line in response.content:
-                    event = DownloadProgress.model_validate_json(line)
-                    if event.error is not None:
-                        body = json.dumps({"message": event.error}).encode()
-                        raise error_from_response(event.status or 500, body, who="the daemon")
-                    yield event
-                    if event.done:
-                        return
-            except (aiohttp.ClientError, ConnectionError) as exc:
-                raise errors.Unavailable(f"the daemon cut the transfer: {exc}") from exc
+            while True:
+                try:
+                    line = await asyncio.to_thread(response.readline)
+                except _CONNECTION_ERRORS as exc:
+                    raise errors.Unavailable(f"the daemon cut the transfer: {exc}") from exc
+                if not line:
+                    break
+                event = DownloadProgress.model_validate_json(line)
+                if event.error is not None:
+                    body = json.dumps({"message": event.error}).encode()
+                    raise error_from_response(event.status or 500, body, who="the daemon")
+                yield event
+                if event.done:
+                    return
         raise errors.Unavailable("the daemon ended the transfer without finishing it")
 
     async def stat(self, task_id: str) -> TaskInfo:
+        def get() -> tuple[int, bytes]:
+            connection = self._connection(30.0)
+            try:
+                connection.request("GET", f"/api/v1/tasks/{task_id}")
+                response = connection.getresponse()
+                return response.status, response.read()
+            finally:
+                connection.close()
+
         try:
-            async with self._session.get(f"{self.base_url}/api/v1/tasks/{task_id}") as response:
-                body = await response.read()
-        except aiohttp.ClientError as exc:
+            status, body = await asyncio.to_thread(get)
+        except _CONNECTION_ERRORS as exc:
             raise errors.Unavailable(f"cannot reach the daemon at {self.base_url}: {exc}") from exc
-        if response.status != 200:
-            raise error_from_response(response.status, body, who="the daemon")
+        if status != 200:
+            raise error_from_response(status, body, who="the daemon")
         return TaskInfo.model_validate_json(body)
+
+
+def _close(connection: http.client.HTTPConnection) -> None:
+    """Close, waking first a thread still blocked reading (a cancelled or timed-out call)."""
+    if connection.sock is not None:
+        with suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
+    connection.close()

@@ -6,9 +6,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import aiohttp
-import pydantic
-
 from swarmfly import errors
 
 _CATEGORY_BY_STATUS: dict[int, type[errors.SwarmflyError]] = {
@@ -56,6 +53,10 @@ def translate_client_errors(who: str, url: str) -> Iterator[None]:
     A deadline is ``Timeout``; a refused, reset or cut connection is ``Unavailable``; an answer
     that does not parse as the expected message is ``BadResponse``.
     """
+    # Imported here: ``dfget`` reads error bodies with this module and never loads aiohttp.
+    import aiohttp
+    import pydantic
+
     try:
         yield
     except TimeoutError as exc:

@@ -3,22 +3,34 @@
 Pure functions over the scheduler's state. The filter drops a candidate that is the peer
 itself, on the same host, on a host that stopped sending keepalives, failed, holds nothing it
 could serve yet (no pieces, not a seed peer, not complete and not fetching from the source),
-blocklisted by this peer, or downloading from this peer (a parent is never a descendant, so
-the parent graph has no cycles). At most ``filterParentLimit`` candidates pass, seed peers
-considered first and the rest in random order (so equal peers share the load); each gets a
-score in 0..1, a weighted sum in the manner of Dragonfly's default evaluator:
+blocklisted by this peer, or already one of its parents (a peer asking for more parents gets
+new ones). At most ``filterParentLimit`` candidates pass, seed peers considered first and the
+rest in random order (so equal peers share the load); each gets a score in 0..1, a weighted
+sum in the manner of Dragonfly's default evaluator:
 
 =================  ======  ==============================================================
-finished pieces    0.20    how far ahead of the peer the candidate is
+finished pieces    0.15    how far ahead of the peer the candidate is
 upload success     0.20    the host's successful uploads, less the failures children reported
-free upload slots  0.15    idle piece servers first
+free upload slots  0.10    idle piece servers first
+children           0.10    fewest children in this task (the host's load is a keepalive old)
 host type          0.15    a seed peer while it is still downloading, then normal peers,
                            then finished seed peers (spare the seeds once others hold it)
 idc                0.15    same data centre
 location           0.15    longest common ``country|province|city|…`` prefix
 =================  ======  ==============================================================
 
-and the best ``candidateParentLimit`` are returned, best first.
+and the best ``candidateParentLimit`` are returned, best first, with one *anchor* among them
+(a seed peer, or a peer that is complete or fetching from the source) unless the peer already
+has one.
+
+Cycles are allowed. Dragonfly (and issue #4 at first) keeps the parent graph acyclic, as if a
+child waited for its parent's whole download; but a child asks a parent only for pieces the
+parent lists as finished, so a cycle is two peers trading pieces, BitTorrent's exchange, and
+nobody waits on anybody. What a download does need is a way to every piece: the anchor. It
+gets pieces from the source (or has them all), whatever its own parents do, so a peer whose
+other parents are all waiting on one another still progresses through it. Without cycles, peers
+that start together form a chain behind the first to ask again, and the last of them has only
+the seed (issue #4's benchmark measured that: the seed served 80% of all bytes).
 """
 
 from __future__ import annotations
@@ -30,15 +42,18 @@ from enum import StrEnum
 from swarmfly.config import SchedulingConfig
 from swarmfly.scheduler.state import Peer, PeerState
 
-FINISHED_PIECES_WEIGHT = 0.20
+FINISHED_PIECES_WEIGHT = 0.15
 UPLOAD_SUCCESS_WEIGHT = 0.20
-FREE_UPLOAD_WEIGHT = 0.15
+FREE_UPLOAD_WEIGHT = 0.10
+CHILDREN_WEIGHT = 0.10
 HOST_TYPE_WEIGHT = 0.15
 IDC_WEIGHT = 0.15
 LOCATION_WEIGHT = 0.15
 
 #: Elements of a location compared at most (``country|province|city|zone|rack``).
 MAX_LOCATION_ELEMENTS = 5
+#: Children in one task at which a candidate's ``children`` score reaches 0.
+MAX_CHILDREN = 16
 
 
 class Rejection(StrEnum):
@@ -50,7 +65,7 @@ class Rejection(StrEnum):
     FAILED = "failed"
     NOTHING_TO_SERVE = "nothing_to_serve"
     BLOCKLISTED = "blocklisted"
-    DESCENDANT = "descendant"
+    ALREADY_PARENT = "already_parent"
 
 
 def can_serve(peer: Peer) -> bool:
@@ -62,14 +77,13 @@ def can_serve(peer: Peer) -> bool:
     )
 
 
-def rejection(
-    child: Peer,
-    candidate: Peer,
-    *,
-    descendants: set[str],
-    now: float,
-    host_ttl: float,
-) -> Rejection | None:
+def is_anchor(peer: Peer) -> bool:
+    """Whether a peer gets every piece whatever its own parents do: a seed peer, or a peer that
+    is complete or fetching from the source."""
+    return peer.is_seed or peer.state in (PeerState.SUCCEEDED, PeerState.BACK_TO_SOURCE)
+
+
+def rejection(child: Peer, candidate: Peer, *, now: float, host_ttl: float) -> Rejection | None:
     """The first filter rule ``candidate`` breaks as a parent for ``child``; None if it passes."""
     if candidate.peer_id == child.peer_id:
         return Rejection.ITSELF
@@ -83,8 +97,8 @@ def rejection(
         return Rejection.NOTHING_TO_SERVE
     if candidate.peer_id in child.blocklist:
         return Rejection.BLOCKLISTED
-    if candidate.peer_id in descendants:
-        return Rejection.DESCENDANT
+    if candidate.peer_id in child.parents:
+        return Rejection.ALREADY_PARENT
     return None
 
 
@@ -100,6 +114,11 @@ def upload_success_score(candidate: Peer) -> float:
     successes = host.load.upload_successes
     attempts = successes + host.load.upload_failures + host.reported_failures
     return 1.0 if attempts == 0 else successes / attempts
+
+
+def children_score(children: int) -> float:
+    """Fewer children in this task first: peers that ask together are spread over parents."""
+    return max(0.0, 1.0 - children / MAX_CHILDREN)
 
 
 def host_type_score(candidate: Peer) -> float:
@@ -134,12 +153,14 @@ def finished_pieces_score(child: Peer, candidate: Peer, piece_count: int) -> flo
     return max(0.0, min(1.0, ahead / max(1, piece_count)))
 
 
-def score(child: Peer, candidate: Peer, piece_count: int) -> float:
-    """A parent's score for ``child`` in 0..1; higher is better."""
+def score(child: Peer, candidate: Peer, piece_count: int, children: int = 0) -> float:
+    """A parent's score for ``child`` in 0..1, ``children`` being the candidate's children in
+    the task; higher is better."""
     return (
         FINISHED_PIECES_WEIGHT * finished_pieces_score(child, candidate, piece_count)
         + UPLOAD_SUCCESS_WEIGHT * upload_success_score(candidate)
         + FREE_UPLOAD_WEIGHT * free_upload_score(candidate)
+        + CHILDREN_WEIGHT * children_score(children)
         + HOST_TYPE_WEIGHT * host_type_score(candidate)
         + IDC_WEIGHT * idc_score(child, candidate)
         + LOCATION_WEIGHT * location_score(child, candidate)
@@ -154,21 +175,35 @@ def _sample_order(peers: Iterable[Peer], rng: random.Random) -> list[Peer]:
     return seeds + others
 
 
+def children_counts(peers: Iterable[Peer]) -> dict[str, int]:
+    """How many peers of a task download from each peer (by peer ID)."""
+    counts: dict[str, int] = {}
+    for peer in peers:
+        for parent_id in peer.parents:
+            counts[parent_id] = counts.get(parent_id, 0) + 1
+    return counts
+
+
 def select_parents(
     child: Peer,
     peers: Iterable[Peer],
     *,
-    descendants: set[str],
+    anchored: bool,
     piece_count: int | None,
     now: float,
     host_ttl: float,
     limits: SchedulingConfig,
     rng: random.Random,
 ) -> list[Peer]:
-    """The best parents for ``child`` among its task's ``peers``, best first (maybe none)."""
+    """The best parents for ``child`` among its task's ``peers``, best first (maybe none).
+
+    Unless ``anchored`` (the child keeps an anchor among its parents), an anchor that passed
+    the filter is among those returned, in the last place if it did not rank there itself.
+    """
+    peers = list(peers)
     passed: list[Peer] = []
-    for candidate in _sample_order(list(peers), rng):
-        if rejection(child, candidate, descendants=descendants, now=now, host_ttl=host_ttl):
+    for candidate in _sample_order(peers, rng):
+        if rejection(child, candidate, now=now, host_ttl=host_ttl):
             continue
         passed.append(candidate)
         if len(passed) == limits.filter_parent_limit:
@@ -176,9 +211,18 @@ def select_parents(
     if not passed:
         return []
     count = piece_count or max(peer.finished_pieces for peer in passed)
+    children = children_counts(peers)
     ranked = sorted(
         passed,
-        key=lambda peer: (score(child, peer, count), peer.finished_pieces),
+        key=lambda peer: (
+            score(child, peer, count, children.get(peer.peer_id, 0)),
+            peer.finished_pieces,
+        ),
         reverse=True,
     )
-    return ranked[: limits.candidate_parent_limit]
+    chosen = ranked[: limits.candidate_parent_limit]
+    if not anchored and not any(is_anchor(peer) for peer in chosen):
+        anchor = next((peer for peer in ranked if is_anchor(peer)), None)
+        if anchor is not None:
+            chosen[-1] = anchor
+    return chosen

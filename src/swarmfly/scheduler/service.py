@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from swarmfly import errors, idgen
 from swarmfly.config import SchedulerServiceConfig
 from swarmfly.scheduler.metrics import SchedulerMetrics
-from swarmfly.scheduler.parents import select_parents
+from swarmfly.scheduler.parents import is_anchor, select_parents
 from swarmfly.scheduler.seeds import (
     Fallback,
     NoParentPlan,
@@ -209,7 +209,36 @@ class SchedulerService:
                     "reason": reason,
                 },
             )
+        if message.current_parents:
+            return self._recruit(peer, message.current_parents)
         return await self._schedule(peer, source_reason=None)
+
+    def _recruit(self, peer: Peer, current: list[str]) -> PeerAssignment:
+        """New parents for a peer that keeps ``current``: as its task's other peers gain
+        pieces they become parents, on top of the seed peer they all started with."""
+        kept = self.state.keep_parents(peer, current)
+        task = self.state.task_of(peer)
+        parents = select_parents(
+            peer,
+            task.peers.values(),
+            anchored=any(is_anchor(parent) for parent in kept),
+            piece_count=task.piece_count,
+            now=self._clock(),
+            host_ttl=self._host_ttl,
+            limits=self._config.scheduling,
+            rng=self._rng,
+        )
+        self.state.add_parents(peer, parents)
+        if parents:
+            logger.debug(
+                "parents added",
+                extra={
+                    "task_id": task.task_id,
+                    "peer_id": peer.peer_id,
+                    "parents": ",".join(parent.peer_id for parent in parents),
+                },
+            )
+        return self._assignment(task, Action.PARENTS, [parent_view(p) for p in parents])
 
     def report_result(self, peer_id: str, message: ReportResult) -> None:
         peer = self.state.peer(peer_id)
@@ -234,7 +263,12 @@ class SchedulerService:
     # decisions
 
     async def _schedule(self, peer: Peer, *, source_reason: str | None) -> PeerAssignment:
-        """Parents for ``peer``, or the source (at once when ``source_reason`` says why)."""
+        """Parents for ``peer``, or the source (at once when ``source_reason`` says why).
+
+        A whole new set: the parents it had, if any, are left (they failed, or it announced
+        again)."""
+        if peer.is_downloading:
+            self.state.keep_parents(peer, [])
         if source_reason is not None:
             return self._apply(peer, NoParentPlan(Fallback.BACK_TO_SOURCE, source_reason))
         decision = self._decide(peer, order_failed=False)
@@ -251,7 +285,7 @@ class SchedulerService:
         parents = select_parents(
             peer,
             task.peers.values(),
-            descendants=self.state.descendants(peer),
+            anchored=False,
             piece_count=task.piece_count,
             now=now,
             host_ttl=self._host_ttl,

@@ -9,8 +9,8 @@ through named transitions::
 
 A peer in ``BACK_TO_SOURCE`` (a seed peer following an order, or the one peer sent to the
 source) can serve its pieces as they land, so it is a parent before it holds any. A finished or
-failed peer has no parents: only peers still downloading have edges, which is what the cycle
-check walks. A task lives while it has peers.
+failed peer has no parents: only peers still downloading have edges (two peers may be each
+other's parents: see ``parents.py``). A task lives while it has peers.
 """
 
 from __future__ import annotations
@@ -223,6 +223,24 @@ class SchedulerState:
         peer.state = PeerState.RUNNING
         peer.parents = {parent.peer_id for parent in parents}
 
+    def keep_parents(self, peer: Peer, parent_ids: Iterable[str]) -> list[Peer]:
+        """The peer downloads from these (those still known and not blocklisted) and others
+        it is given next (:meth:`add_parents`); returns the ones kept."""
+        self._require_unfinished(peer)
+        task = self.tasks[peer.task_id]
+        kept = [
+            task.peers[parent_id]
+            for parent_id in parent_ids
+            if parent_id in task.peers and parent_id not in peer.blocklist
+        ]
+        peer.parents = {parent.peer_id for parent in kept}
+        return kept
+
+    def add_parents(self, peer: Peer, parents: Iterable[Peer]) -> None:
+        self._require_unfinished(peer)
+        peer.state = PeerState.RUNNING
+        peer.parents.update(parent.peer_id for parent in parents)
+
     def go_back_to_source(self, peer: Peer) -> None:
         self._require_unfinished(peer)
         peer.state = PeerState.BACK_TO_SOURCE
@@ -247,22 +265,6 @@ class SchedulerState:
         self.tasks[peer.task_id].learn_layout(result.content_length, result.piece_length)
         if self.on_peer_done is not None:
             self.on_peer_done(peer)
-
-    def descendants(self, peer: Peer) -> set[str]:
-        """Peers that download from ``peer``, directly or through others: never its parents."""
-        task = self.tasks[peer.task_id]
-        children: dict[str, list[str]] = {}
-        for other in task.peers.values():
-            for parent_id in other.parents:
-                children.setdefault(parent_id, []).append(other.peer_id)
-        found: set[str] = set()
-        stack = [peer.peer_id]
-        while stack:
-            for child_id in children.get(stack.pop(), ()):
-                if child_id not in found:
-                    found.add(child_id)
-                    stack.append(child_id)
-        return found
 
     def _require_unfinished(self, peer: Peer) -> None:
         if peer.is_complete:

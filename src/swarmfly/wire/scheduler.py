@@ -143,6 +143,10 @@ class BadParent(Message):
 
 class Reschedule(Message):
     bad_parents: list[BadParent] = Field(default_factory=list)
+    #: Parents the peer keeps downloading from. Empty: it wants a whole new set (every parent
+    #: it had failed). Otherwise it wants more, and the answer names new parents only (maybe
+    #: none, and never "go back to source").
+    current_parents: list[str] = Field(default_factory=list)
 
 
 class ReportResult(Message):

@@ -10,6 +10,7 @@ import pytest
 from swarmfly.config import SchedulingConfig
 from swarmfly.scheduler.parents import (
     Rejection,
+    children_counts,
     host_type_score,
     location_score,
     rejection,
@@ -106,32 +107,31 @@ def _parent_of_child(world: World, child: Peer) -> Peer:
         (_pending_empty, Rejection.NOTHING_TO_SERVE),
         (_running_empty, Rejection.NOTHING_TO_SERVE),
         (_blocklisted, Rejection.BLOCKLISTED),
-        (_child_of_child, Rejection.DESCENDANT),
-        (_grandchild, Rejection.DESCENDANT),
+        (_parent_of_child, Rejection.ALREADY_PARENT),
+        (_child_of_child, None),
+        (_grandchild, None),
         (_running_with_pieces, None),
         (_back_to_source_empty, None),
         (_complete, None),
         (_seed_pending_empty, None),
         (_sibling, None),
-        (_parent_of_child, None),
     ],
 )
 def test_filter(setup: Setup, expected: Rejection | None) -> None:
     world = World()
     child = world.peer("child", state=PeerState.RUNNING)
     candidate = setup(world, child)
-    descendants = world.state.descendants(child)
-    found = rejection(child, candidate, descendants=descendants, now=world.clock(), host_ttl=TTL)
+    found = rejection(child, candidate, now=world.clock(), host_ttl=TTL)
     assert found == expected
     chosen = _select(world, child)
     assert (candidate in chosen) == (expected is None)
 
 
-def _select(world: World, child: Peer, **limits: int) -> list[Peer]:
+def _select(world: World, child: Peer, *, anchored: bool = True, **limits: int) -> list[Peer]:
     return select_parents(
         child,
         world.state.task_of(child).peers.values(),
-        descendants=world.state.descendants(child),
+        anchored=anchored,
         piece_count=world.state.task_of(child).piece_count,
         now=world.clock(),
         host_ttl=TTL,
@@ -140,12 +140,28 @@ def _select(world: World, child: Peer, **limits: int) -> list[Peer]:
     )
 
 
-def test_a_peer_is_never_given_a_descendant_even_the_best_one() -> None:
+def test_two_peers_may_be_each_others_parents() -> None:
+    # b downloads from a; a may download from b too: each asks the other only for pieces it
+    # lists as finished, so neither waits on the other (see the module docstring)
     world = World()
-    a = world.peer("a", state=PeerState.BACK_TO_SOURCE, pieces=[0])
-    b = world.peer("b", state=PeerState.RUNNING, pieces=[0, 1, 2, 3], parents=[a])
-    assert _select(world, a) == []
-    assert _select(world, b) == [a]
+    seed = world.peer("seed", world.host("s", seed=True), state=PeerState.BACK_TO_SOURCE)
+    a = world.peer("a", state=PeerState.RUNNING, pieces=[0], parents=[seed])
+    b = world.peer("b", state=PeerState.RUNNING, pieces=[1, 2], parents=[seed, a])
+    assert _select(world, a) == [b]  # the seed it already has
+    assert _select(world, b) == []
+
+
+def test_an_anchor_is_among_the_parents_of_a_peer_that_has_none() -> None:
+    world = World()
+    child = world.peer("child", state=PeerState.RUNNING)
+    # the one peer fetching from the source has landed nothing yet: it ranks last
+    source = world.peer("source", state=PeerState.BACK_TO_SOURCE)
+    for index in range(6):
+        world.peer(f"p{index}", state=PeerState.RUNNING, pieces=range(10 + index))
+    assert source not in _select(world, child, anchored=True)
+    chosen = _select(world, child, anchored=False)
+    assert len(chosen) == 4 and chosen[-1] is source
+    assert [peer.peer_id for peer in chosen[:3]] == ["p5", "p4", "p3"]
 
 
 # Each case makes two otherwise equal candidates differ in one thing; "better" must rank first.
@@ -191,6 +207,11 @@ def _location_over_nothing(world: World, better: Peer, worse: Peer) -> None:
     _place(world, worse, location="us|ca|sf")
 
 
+def _fewer_children(world: World, better: Peer, worse: Peer) -> None:
+    for index in range(3):
+        world.peer(f"child-of-worse-{index}", state=PeerState.RUNNING, parents=[worse])
+
+
 def _load(peer: Peer, load: HostLoad) -> None:
     peer.host.info = peer.host.info.model_copy(update={"load": load})
 
@@ -205,6 +226,7 @@ def _place(world: World, peer: Peer, *, idc: str = "", location: str = "") -> No
         _more_pieces,
         _complete_beats_pieces,
         _fewer_active_uploads,
+        _fewer_children,
         _upload_success,
         _reported_failures,
         _same_idc,
@@ -220,7 +242,10 @@ def test_one_difference_decides_the_order(differ: Callable[[World, Peer, Peer], 
     worse = world.peer("a-worse", state=PeerState.RUNNING, pieces=[0])
     better = world.peer("z-better", state=PeerState.RUNNING, pieces=[0])
     differ(world, better, worse)
-    assert score(child, better, 10) > score(child, worse, 10)
+    children = children_counts(world.state.task_of(child).peers.values())
+    assert score(child, better, 10, children.get(better.peer_id, 0)) > score(
+        child, worse, 10, children.get(worse.peer_id, 0)
+    )
     assert _select(world, child) == [better, worse]
 
 
@@ -280,7 +305,7 @@ def test_seed_peers_are_always_in_the_sample() -> None:
         chosen = select_parents(
             child,
             world.state.task_of(child).peers.values(),
-            descendants=set(),
+            anchored=True,
             piece_count=None,
             now=world.clock(),
             host_ttl=TTL,
@@ -299,7 +324,7 @@ def test_equal_peers_share_the_load() -> None:
         select_parents(
             child,
             world.state.task_of(child).peers.values(),
-            descendants=set(),
+            anchored=True,
             piece_count=None,
             now=world.clock(),
             host_ttl=TTL,

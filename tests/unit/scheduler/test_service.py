@@ -211,6 +211,46 @@ async def test_reschedule_blocklists_bad_parents(harness: Harness) -> None:
         await harness.service.reschedule("nobody", Reschedule())
 
 
+async def test_a_peer_asking_for_more_parents_gets_new_ones_only(harness: Harness) -> None:
+    seed_host = harness.register("s", seed=True)
+    hosts = [harness.register(f"h{index}") for index in range(4)]
+    first = await harness.announce("a", hosts[0])
+    (seed,) = _ids(first)  # together at the start: only the seed peer holds anything
+    for name, host in (("b", hosts[1]), ("c", hosts[2])):
+        assert _ids(await harness.announce(name, host)) == [seed]
+    for name in ("b", "c"):
+        harness.service.report_pieces(name, ReportPieces(pieces=[0]))
+    more = Reschedule(current_parents=[seed])
+    assert set(_ids(await harness.service.reschedule("a", more))) == {"b", "c"}
+    # b may take a as a parent although a downloads from b: they trade pieces
+    harness.service.report_pieces("a", ReportPieces(pieces=[1]))
+    assert "a" in _ids(await harness.service.reschedule("b", more))
+    # nothing new to give: an empty answer, not the source, and the parents are kept
+    again = await harness.service.reschedule("a", Reschedule(current_parents=[seed, "b", "c"]))
+    assert (again.action, again.parents) == (Action.PARENTS, [])
+    assert harness.service.state.peers["a"].parents == {seed, "b", "c"}
+    assert harness.service.state.peers["a"].state is PeerState.RUNNING
+    # a bad parent reported on the way is blocklisted and dropped from the kept ones
+    bad = Reschedule(
+        bad_parents=[BadParent(peer_id="c", reason="slow")], current_parents=[seed, "c"]
+    )
+    assert _ids(await harness.service.reschedule("a", bad)) == ["b"]
+    assert harness.service.state.peers["a"].parents == {seed, "b"}
+    assert harness.service.state.peers[seed].host.host_id == seed_host
+
+
+async def test_a_peer_that_keeps_no_anchor_is_given_one(harness: Harness) -> None:
+    hosts = [harness.register(f"h{index}") for index in range(7)]
+    await harness.announce("source", hosts[0], asked=True)  # fetching from the source
+    for index in range(1, 6):
+        await harness.announce(f"p{index}", hosts[index])
+        harness.service.report_pieces(f"p{index}", ReportPieces(pieces=range(index + 1)))
+    await harness.announce("child", hosts[6])
+    peers_only = Reschedule(current_parents=["p1"])
+    answer = await harness.service.reschedule("child", peers_only)
+    assert len(answer.parents) == 4 and "source" in _ids(answer)
+
+
 async def test_results_and_leaving(harness: Harness) -> None:
     hosts = [harness.register(f"h{index}") for index in range(3)]
     await harness.announce("source", hosts[0])

@@ -104,16 +104,22 @@ def test_blocking_a_parent_counts_against_its_host() -> None:
     assert bad.host.reported_failures == 1
 
 
-def test_descendants_are_transitive_and_per_task() -> None:
+def test_a_peer_keeps_some_parents_and_adds_others() -> None:
     world = World()
-    root = world.peer("root", state=PeerState.BACK_TO_SOURCE)
-    child = world.peer("child", state=PeerState.RUNNING, parents=[root])
-    grandchild = world.peer("grandchild", state=PeerState.RUNNING, parents=[child])
-    world.peer("sibling", state=PeerState.RUNNING, parents=[root])
-    world.peer("elsewhere", task="u", state=PeerState.RUNNING)
-    assert world.state.descendants(root) == {"child", "grandchild", "sibling"}
-    assert world.state.descendants(child) == {"grandchild"}
-    assert world.state.descendants(grandchild) == set()
+    kept = world.peer("kept", state=PeerState.SUCCEEDED)
+    blocked = world.peer("blocked", state=PeerState.RUNNING, pieces=[0])
+    new = world.peer("new", state=PeerState.RUNNING, pieces=[1])
+    peer = world.peer("p", state=PeerState.RUNNING, parents=[kept, blocked])
+    peer.blocklist.add("blocked")
+    assert world.state.keep_parents(peer, ["kept", "blocked", "gone"]) == [kept]
+    assert peer.parents == {"kept"}
+    world.state.add_parents(peer, [new])
+    assert peer.parents == {"kept", "new"}
+    world.state.add_parents(new, [peer])  # each the other's parent: allowed
+    assert new.parents == {"p"}
+    world.state.finish(peer, ReportResult(success=True))
+    with pytest.raises(PeerConflict):
+        world.state.keep_parents(peer, ["kept"])
 
 
 def test_expired_hosts_oldest_first() -> None:

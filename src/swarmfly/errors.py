@@ -76,7 +76,12 @@ class UpstreamError(SwarmflyError):
 
 
 class Unavailable(SwarmflyError):
-    """A dependency could not be reached or dropped the connection."""
+    """A dependency could not be reached or dropped the connection (or is busy: then
+    ``retry_after`` may say in how many seconds to ask again)."""
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Timeout(SwarmflyError):

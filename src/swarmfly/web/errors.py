@@ -7,6 +7,7 @@ becomes a 500 with a generic body, and its traceback goes to the log only.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -61,6 +62,8 @@ def error_response(exc: errors.SwarmflyError) -> web.Response:
         headers[ERROR_TYPE_HEADER] = "backend"
     if isinstance(exc, RangeNotSatisfiable) and exc.total_length is not None:
         headers["Content-Range"] = format_unsatisfied_content_range(exc.total_length)
+    if isinstance(exc, errors.Unavailable) and exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))  # whole seconds
     return web.json_response(body, status=status_for(exc), headers=headers)
 
 
@@ -104,7 +107,10 @@ def make_error_middleware(render: Render) -> Middleware:
             raise
         except errors.SwarmflyError as exc:
             response = render(exc)
-            if response.status >= 500:
+            # A 503 that says when to come back is a busy server pacing its callers, not a
+            # fault (a seed peer refuses many pieces that way: see daemon/first_copies.py).
+            paced = isinstance(exc, errors.Unavailable) and exc.retry_after is not None
+            if response.status >= 500 and not paced:
                 logger.warning(
                     "request failed",
                     extra={"path": request.path, "status": response.status, "error": str(exc)},

@@ -16,7 +16,15 @@ _ERROR_BODY_LIMIT = 16 * 1024
 
 
 class ParentBusy(errors.Unavailable):
-    """The parent is healthy but every upload slot is taken (503): try it again later."""
+    """The parent is healthy but will not send the piece now (503): every upload slot is taken,
+    or (a seed peer) it sent that piece moments ago. ``retry_after``: seconds, when it said."""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in delay-seconds (a parent never sends the HTTP-date form)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,10 @@ class PieceClient:
         try:
             async with self._session.get(url, timeout=timeout) as response:
                 if response.status == 503:
-                    raise ParentBusy(f"parent {ip}:{port} has no free upload slot")
+                    raise ParentBusy(
+                        f"parent {ip}:{port} has no free upload slot",
+                        retry_after=_retry_after(response.headers.get("Retry-After")),
+                    )
                 if response.status != 200:
                     body = await response.content.read(_ERROR_BODY_LIMIT)
                     raise error_from_response(response.status, body, who=f"parent {ip}:{port}")

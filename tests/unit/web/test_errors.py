@@ -9,7 +9,7 @@ import pytest
 from swarmfly import errors
 from swarmfly.source import RangeNotSatisfiable, SourceStatusError, SourceTimeout, SourceUnavailable
 from swarmfly.storage import StoreFull
-from swarmfly.web.errors import proxy_error_response
+from swarmfly.web.errors import error_response, proxy_error_response
 
 
 def test_an_upstream_error_status_comes_back_as_the_upstream_sent_it() -> None:
@@ -52,3 +52,9 @@ def test_the_daemons_own_failures(exc: errors.SwarmflyError, status: int, error_
     assert response.status == status
     assert response.headers["X-Dragonfly-Error-Type"] == error_type
     assert json.loads(response.text or "")["message"] == str(exc)
+
+
+def test_a_busy_answer_says_when_to_come_back_in_whole_seconds() -> None:
+    response = error_response(errors.Unavailable("busy", retry_after=1.2))
+    assert (response.status, response.headers["Retry-After"]) == (503, "2")
+    assert "Retry-After" not in error_response(errors.Unavailable("down")).headers

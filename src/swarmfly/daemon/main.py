@@ -20,6 +20,7 @@ from swarmfly.config import DaemonConfig
 from swarmfly.daemon.announcer import Announcer
 from swarmfly.daemon.app import create_control_app, create_proxy_app, create_upload_app
 from swarmfly.daemon.conductor import Conductor
+from swarmfly.daemon.first_copies import FirstCopies
 from swarmfly.daemon.metrics import DaemonMetrics
 from swarmfly.daemon.peering import Peering
 from swarmfly.daemon.proxy.access import AccessChecker
@@ -59,7 +60,8 @@ async def serve(config: DaemonConfig, stop: asyncio.Event | None = None) -> None
             )
         )
         metrics = DaemonMetrics()
-        limits = UploadLimits(config.upload)
+        first_copies = FirstCopies() if config.seed_peer.enable else None
+        limits = UploadLimits(config.upload, first_copies=first_copies)
         peering = await _open_peering(stack, config, store, metrics, limits, download_limiter)
         conductor = Conductor(config.download, store, source, metrics, peering=peering)
         await stack.enter_async_context(conductor.running())

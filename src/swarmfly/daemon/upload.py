@@ -88,6 +88,11 @@ async def get_piece(request: web.Request) -> web.StreamResponse:
     number = _piece_number(request)
     await _task(request, task_id)
     piece = await _finished_piece(request, task_id, number)
+    with request.app[UPLOAD_LIMITS].first_copy(task_id, number):
+        return await _send_piece(request, task_id, piece)
+
+
+async def _send_piece(request: web.Request, task_id: str, piece: PieceRecord) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={
             headers.TASK_ID: task_id,

@@ -169,9 +169,10 @@ class _Session:
         except errors.SwarmflyError as exc:
             return self._without_scheduler(exc)
 
-    async def _more_parents(self, bad: list[BadParent]) -> list[Parent]:
-        """Parents the scheduler would give now (none if it would send this peer to source)."""
-        answer = await self._client.reschedule(self._peer_id, Reschedule(bad_parents=bad))
+    async def _more_parents(self, bad: list[BadParent], current: list[str]) -> list[Parent]:
+        """Parents besides ``current`` the scheduler would give now (maybe none)."""
+        message = Reschedule(bad_parents=bad, current_parents=current)
+        answer = await self._client.reschedule(self._peer_id, message)
         return answer.parents if answer.action is Action.PARENTS else []
 
     async def _reschedule(self, message: Reschedule) -> PeerAssignment:

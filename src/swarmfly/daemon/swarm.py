@@ -1,11 +1,18 @@
 """Fetch a task's pieces from parents the scheduler chose, several at once.
 
 One watcher per parent follows its piece list (a long poll: the parent answers when it has
-more pieces); workers (``download.concurrentPieceCount`` of them) take the lowest missing
-piece some live parent holds, from the least busy such parent, and verify it against the
-digest the parent published before storing it. A parent that fails, stalls or serves a
-corrupt piece is dropped and reported; when no parent is left the caller asks the scheduler
-again. The decisions (:meth:`SwarmState.next_job`) are plain functions over the state.
+more pieces); workers (``download.concurrentPieceCount`` of them) take the next piece
+:meth:`SwarmState.next_job` picks, and verify it against the digest the parent published
+before storing it. A parent that fails, stalls or serves a corrupt piece is dropped and
+reported; when no parent is left the caller asks the scheduler again. While fewer than
+``WANTED_PARENTS`` are alive, the scheduler is asked for more: the task's other peers, as they
+gain pieces, on top of the seed peer they all started with.
+
+Which piece, from whom (BitTorrent's choices, with a seed peer's uplink as the scarce thing):
+a piece only seed peers hold comes first, but no more than ``SEED_IN_FLIGHT`` at once from a
+seed peer while other parents are alive; then, among pieces peers hold, the rarest (fewest
+holders), so what is scarce spreads first. A seed peer refuses a piece it sent moments ago
+(:mod:`swarmfly.daemon.first_copies`); that piece is then taken from the peer that got it.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,12 +41,15 @@ OnPiece = Callable[[int, int | None, int], None]
 #: Seconds a worker waits before retrying after a parent said all its upload slots are busy.
 BUSY_BACKOFF = 0.3
 #: How often a download short of parents asks the scheduler for more, and how many it wants.
-RECRUIT_INTERVAL = 2.0
-#: Pieces fetched strictly in order at the start of a task, before each peer's own order.
+RECRUIT_INTERVAL = 1.0
+WANTED_PARENTS = 8
+#: Pieces that go first (in order) among equals, before each peer's own order.
 IN_ORDER_PIECES = 2
-WANTED_PARENTS = 4
+#: Pieces fetched at once from one seed peer while other parents are alive.
+SEED_IN_FLIGHT = 1
 
-MoreParents = Callable[[list[BadParent]], Awaitable[list[Parent]]]
+#: Asks the scheduler for parents besides ``current`` (peer IDs), reporting ``bad`` ones.
+MoreParents = Callable[[list[BadParent], list[str]], Awaitable[list[Parent]]]
 
 
 @dataclass
@@ -48,6 +59,10 @@ class ParentState:
     complete: bool = False
     in_flight: int = 0
     alive: bool = True
+    refused: dict[int, float] = field(default_factory=dict)  # piece -> refused until (clock)
+
+    def can_send(self, number: int, now: float) -> bool:
+        return number in self.pieces and self.refused.get(number, 0.0) <= now
 
 
 @dataclass
@@ -59,9 +74,24 @@ class SwarmState:
     in_progress: set[int] = field(default_factory=set)
     piece_count: int | None = None
     start_fraction: float = field(default_factory=random.random)  # see piece_order()
+    #: piece -> live parents other than seed peers that hold it (kept by :meth:`update`).
+    peer_holders: dict[int, int] = field(default_factory=dict)
 
     def live(self) -> list[ParentState]:
         return [parent for parent in self.parents.values() if parent.alive]
+
+    def update(self, parent: ParentState, pieces: dict[int, str]) -> None:
+        """``parent`` now lists ``pieces``."""
+        if not parent.info.is_seed and parent.alive:
+            for number in pieces.keys() - parent.pieces.keys():
+                self.peer_holders[number] = self.peer_holders.get(number, 0) + 1
+        parent.pieces = pieces
+
+    def drop(self, parent: ParentState) -> None:
+        if parent.alive and not parent.info.is_seed:
+            for number in parent.pieces:
+                self.peer_holders[number] -= 1
+        parent.alive = False
 
     def finished(self) -> bool:
         return self.piece_count is not None and len(self.have) >= self.piece_count
@@ -86,19 +116,35 @@ class SwarmState:
             rest = rest[turn:] + rest[:turn]
         return head + rest
 
-    def next_job(self) -> tuple[int, ParentState] | None:
-        """The next missing piece a live parent has, from the least busy parent that has it
-        (a peer before a seed peer, whose uplink every newcomer wants)."""
+    def next_job(self, now: float) -> tuple[int, ParentState] | None:
+        """The next piece to fetch and from whom (see the module docstring), or None."""
         if self.piece_count is None:
             return None
         live = self.live()
+        seeds = [parent for parent in live if parent.info.is_seed]
+        if len(seeds) < len(live):  # other parents too: spare the seed peers' uplink
+            seeds = [parent for parent in seeds if parent.in_flight < SEED_IN_FLIGHT]
+        rarest: tuple[int, ParentState] | None = None
+        fewest = 0
         for number in self.piece_order:
             if number in self.have or number in self.in_progress:
                 continue
-            holders = [parent for parent in live if number in parent.pieces]
-            if holders:
-                return number, min(holders, key=lambda p: (p.in_flight, p.info.is_seed))
-        return None
+            holders = self.peer_holders.get(number, 0)
+            if holders == 0:
+                seed = next((p for p in seeds if p.can_send(number, now)), None)
+                if seed is not None:
+                    return number, seed
+            elif rarest is None or holders < fewest:
+                parent = self._peer_for(number, live, now)
+                if parent is not None:
+                    rarest, fewest = (number, parent), holders
+        return rarest
+
+    @staticmethod
+    def _peer_for(number: int, live: list[ParentState], now: float) -> ParentState | None:
+        """The least busy parent (not a seed peer) that would send ``number`` now."""
+        holders = [p for p in live if not p.info.is_seed and p.can_send(number, now)]
+        return min(holders, key=lambda p: p.in_flight, default=None)
 
 
 class SwarmDownload:
@@ -161,10 +207,11 @@ class SwarmDownload:
     async def _recruit(self, more: MoreParents) -> None:
         while not self._done():
             await asyncio.sleep(RECRUIT_INTERVAL)
-            if self._done() or len(self.state.live()) >= WANTED_PARENTS:
+            live = self.state.live()
+            if self._done() or len(live) >= WANTED_PARENTS:
                 continue
             try:
-                fresh = await more(list(self.bad))
+                fresh = await more(list(self.bad), [parent.info.peer_id for parent in live])
             except errors.SwarmflyError:
                 continue  # the scheduler is away: keep going with the parents we have
             added = [p for p in fresh if p.peer_id not in self.state.parents]
@@ -178,13 +225,18 @@ class SwarmDownload:
                     extra={"task_id": self._request.task_id, "parents": len(added)},
                 )
 
+    async def _wake_after(self, delay: float) -> None:
+        """Let the workers look again once a parent's refusal has lapsed."""
+        await asyncio.sleep(delay)
+        await self._notify()
+
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
     async def _drop(self, parent: ParentState, reason: str, error: str) -> None:
         if parent.alive:
-            parent.alive = False
+            self.state.drop(parent)
             self.bad.append(BadParent(peer_id=parent.info.peer_id, reason=reason))
             self._metrics.errors.labels(f"parent_{reason}").inc()
             logger.warning(
@@ -224,7 +276,7 @@ class SwarmDownload:
                 await self._drop(parent, "slow", f"no new piece in {self._piece_timeout:g}s")
                 return
             known = len(listing.pieces)
-            parent.pieces = {piece.number: piece.digest for piece in listing.pieces}
+            self.state.update(parent, {piece.number: piece.digest for piece in listing.pieces})
             parent.complete = listing.state == TaskState.SUCCEEDED.value
             await self._adopt_layout(listing)
             await self._notify()
@@ -255,11 +307,11 @@ class SwarmDownload:
         while True:
             async with self._changed:
                 await self._changed.wait_for(
-                    lambda: self._done() or self.state.next_job() is not None
+                    lambda: self._done() or self.state.next_job(time.monotonic()) is not None
                 )
                 if self._done():
                     return
-                job = self.state.next_job()
+                job = self.state.next_job(time.monotonic())
                 assert job is not None
                 number, parent = job
                 self.state.in_progress.add(number)
@@ -277,10 +329,16 @@ class SwarmDownload:
             piece = await self._client.fetch_piece(
                 info.ip, info.upload_port, self._request.task_id, number
             )
-        except ParentBusy:
-            # A busy parent is not a bad one: back off a little (jittered, so the workers
-            # of many peers do not come back in step) and let the piece go to whoever has it.
-            await asyncio.sleep(BUSY_BACKOFF * (0.5 + random.random()))
+        except ParentBusy as exc:
+            # A busy parent is not a bad one. When it says for how long it will not send
+            # this piece, another piece is taken meanwhile; otherwise back off a little
+            # (jittered, so the workers of many peers do not come back in step).
+            if exc.retry_after is None:
+                await asyncio.sleep(BUSY_BACKOFF * (0.5 + random.random()))
+                return
+            parent.refused[number] = time.monotonic() + exc.retry_after
+            assert self._group is not None
+            self._watchers.append(self._group.create_task(self._wake_after(exc.retry_after)))
             return
         except errors.SwarmflyError as exc:
             await self._drop(parent, "failed", str(exc))

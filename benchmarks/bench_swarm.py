@@ -430,8 +430,8 @@ class Bench:
                         *dfget,
                         "-O",
                         str(run_dir / f"p{i}" / "out.bin"),
-                        "--daemon-addr",
-                        f"http://{peer_ip(i)}:{CONTROL_PORT}",
+                        "--daemon-addr",  # its own host's daemon: dfget's usual setup
+                        f"http://127.0.0.1:{CONTROL_PORT}",
                     ],
                     None,
                     log_dir / f"dfget-p{i}.err",
@@ -486,7 +486,9 @@ class Bench:
         server = {"ip": ip}
         config: dict[str, Any] = {
             "host": {"ip": ip, "hostname": name},
-            "control": {"server": {**server, "port": CONTROL_PORT}},
+            # every address of the namespace: dfget comes over loopback (so the daemon
+            # writes its -O file itself), the benchmark reads /metrics over the peer's IP
+            "control": {"server": {"ip": "0.0.0.0", "port": CONTROL_PORT}},
             "upload": {"server": {**server, "port": UPLOAD_PORT}},
             "proxy": {"server": {**server, "port": PROXY_PORT}},
             "storage": {"dir": str(root / "store")},

@@ -198,7 +198,8 @@ class SchedulerManagerConfig(Section):
     addr: str = ""  # host:port of the manager; empty: no preheat work is taken
     # the scheduler cluster this scheduler serves (preheat jobs target clusters)
     scheduler_cluster_id: int = Field(default=1, ge=1, alias="schedulerClusterID")
-    # how often an idle scheduler asks the manager for preheat work
+    # how long an idle scheduler's claim for preheat work waits at the manager (a long poll:
+    # work submitted to that manager is claimed at once), and so how often it asks again
     claim_interval: Duration = Field(default=timedelta(seconds=1), gt=timedelta(0))
 
 

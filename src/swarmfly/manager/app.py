@@ -16,6 +16,7 @@ from aiohttp import web
 
 from swarmfly.config import ManagerServiceConfig
 from swarmfly.manager.appkeys import (
+    ARRIVALS,
     CLOCK,
     CLUSTERS,
     CONFIG,
@@ -28,6 +29,7 @@ from swarmfly.manager.appkeys import (
     TOKENS,
     USERS,
 )
+from swarmfly.manager.arrivals import WorkArrivals
 from swarmfly.manager.clock import Clock, system_clock
 from swarmfly.manager.clusters import ClusterStore
 from swarmfly.manager.console import setup_console
@@ -65,7 +67,8 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     app[CLUSTERS] = ClusterStore(database, clock=clock)
     await app[CLUSTERS].ensure_default()
     app[TOKENS] = TokenStore(database, clock=clock)
-    app[JOBS] = JobStore(database, clock=clock)
+    app[ARRIVALS] = WorkArrivals()
+    app[JOBS] = JobStore(database, clock=clock, arrivals=app[ARRIVALS])
     app[SCHEDULERS] = SchedulerRegistry(
         database,
         keepalive_interval=config.schedulers.keepalive_interval,

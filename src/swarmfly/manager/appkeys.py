@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from swarmfly.config import ManagerServiceConfig
+from swarmfly.manager.arrivals import WorkArrivals
 from swarmfly.manager.clock import Clock
 from swarmfly.manager.clusters import ClusterStore
 from swarmfly.manager.database import Database
@@ -23,5 +24,6 @@ CLUSTERS = web.AppKey("clusters", ClusterStore)
 SCHEDULERS = web.AppKey("schedulers", SchedulerRegistry)
 JOBS = web.AppKey("jobs", JobStore)
 QUEUE = web.AppKey("queue", JobQueue)
+ARRIVALS = web.AppKey("arrivals", WorkArrivals)
 SUBMITTER = web.AppKey("submitter", JobSubmitter)
 USERS = web.AppKey("users", UserStore)

@@ -4,10 +4,13 @@ middleware (``NotFound`` for a scheduler to register again, ``Conflict`` for wor
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
+
 from aiohttp import web
 
 from swarmfly.errors import InvalidInput
-from swarmfly.manager.appkeys import METRICS, QUEUE, SCHEDULERS
+from swarmfly.manager.appkeys import ARRIVALS, METRICS, QUEUE, SCHEDULERS
 from swarmfly.web.bodies import model_response, read_model
 from swarmfly.wire.manager import (
     CLAIM_PATH,
@@ -52,7 +55,19 @@ async def keepalive(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     message = await read_model(request, ClaimWork)
     await request.app[SCHEDULERS].check(message.scheduler_id, message.cluster_id)
-    work = await request.app[QUEUE].claim(message.scheduler_id, message.cluster_id)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + message.wait_seconds
+    while True:
+        arrived = request.app[ARRIVALS].event(message.cluster_id)
+        work = await request.app[QUEUE].claim(message.scheduler_id, message.cluster_id)
+        left = until - loop.time()
+        if work is not None or left <= 0:
+            break
+        # Nothing yet: wait for work to be created here, or for the wait to end (work made
+        # by another manager, or a lapsed lease, is found by the claim after it).
+        with suppress(TimeoutError), request.app[METRICS].claims_waiting.track_inprogress():
+            async with asyncio.timeout(left):
+                await arrived.wait()
     request.app[METRICS].claims.labels(outcome="empty" if work is None else "claimed").inc()
     return model_response(WorkClaim(work=work))
 

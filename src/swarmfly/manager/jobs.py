@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swarmfly.manager.arrivals import WorkArrivals
 from swarmfly.manager.clock import Clock, system_clock, utc_now
 from swarmfly.manager.clusters import clusters_by_id
 from swarmfly.manager.database import Database
@@ -56,9 +57,16 @@ class StoredJob:
 
 
 class JobStore:
-    def __init__(self, database: Database, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Clock = system_clock,
+        arrivals: WorkArrivals | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
+        self._arrivals = arrivals or WorkArrivals()
 
     async def create(
         self,
@@ -102,6 +110,7 @@ class JobStore:
                 )
             await session.flush()
             [view] = await _views(session, [job])
+        self._arrivals.notify(cluster_ids)  # committed: a waiting claim can take it now
         logger.info(
             "job created",
             extra={"job_id": job.id, "type": job_type, "clusters": ",".join(map(str, cluster_ids))},

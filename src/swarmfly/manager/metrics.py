@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class ManagerMetrics:
@@ -29,6 +29,11 @@ class ManagerMetrics:
             "swarmfly_manager_work_claims",
             "Claims for preheat work from schedulers, by outcome",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.claims_waiting = Gauge(
+            "swarmfly_manager_claims_waiting",
+            "Scheduler claims held open, waiting for preheat work to arrive",
             registry=self.registry,
         )
         self.work_results = Counter(

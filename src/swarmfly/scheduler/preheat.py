@@ -26,6 +26,7 @@ from swarmfly.scheduler.manager_link import ManagerLink
 from swarmfly.scheduler.service import SchedulerService
 from swarmfly.scheduler.state import Peer
 from swarmfly.wire.manager import (
+    MAX_CLAIM_WAIT,
     BlobResult,
     BlobState,
     ClaimWork,
@@ -109,9 +110,17 @@ class PreheatWorker:
 
     async def _claim_loop(self) -> None:
         registered = await self._link.registration()
-        claim = ClaimWork(scheduler_id=registered.scheduler_id, cluster_id=registered.cluster_id)
+        # A long poll: the manager answers as soon as work for the cluster is created, so a
+        # preheat starts at once; an empty answer after the wait is simply asked again.
+        claim = ClaimWork(
+            scheduler_id=registered.scheduler_id,
+            cluster_id=registered.cluster_id,
+            wait_seconds=min(self._claim_interval, MAX_CLAIM_WAIT),
+        )
+        loop = asyncio.get_running_loop()
         while True:
             await self._slots.acquire()
+            asked = loop.time()
             try:
                 item = await self._manager.claim(claim)
             except errors.SwarmflyError as exc:
@@ -119,7 +128,9 @@ class PreheatWorker:
                 item = None
             if item is None:
                 self._slots.release()
-                await asyncio.sleep(self._claim_interval)
+                # A failed claim, or a manager that did not hold the answer: wait out the
+                # rest of the interval rather than ask again at once.
+                await asyncio.sleep(max(0.0, asked + self._claim_interval - loop.time()))
                 continue
             task = asyncio.create_task(self._run(item, registered.scheduler_id))
             self._running[item.work_id] = task

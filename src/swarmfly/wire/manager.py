@@ -8,8 +8,9 @@ these calls (a role talks to another only through that role's client):
    ``POST /api/v1/schedulers/{scheduler_id}/keepalive`` every ``keepalive_interval``: the
    manager knows which schedulers serve which cluster, and which seed peers they have.
 2. ``POST /api/v1/jobs/claim`` (``ClaimWork``): the scheduler asks for preheat work for its
-   cluster. The answer (``WorkClaim``) holds at most one work item (one job, for one cluster),
-   claimed with a lease in a single conditional UPDATE:
+   cluster, and may wait ``wait_seconds`` for some to arrive (a long poll). The answer
+   (``WorkClaim``) holds at most one work item (one job, for one cluster), claimed with a
+   lease in a single conditional UPDATE:
    ``UPDATE job_tasks SET owner=:me, lease_until=:t WHERE id=:id AND (lease_until IS NULL OR
    lease_until < :now)``, then the rowcount is checked, as arq claims its jobs.
 3. ``POST /api/v1/jobs/work/{work_id}/progress`` (``WorkProgress``) while it runs: renews the
@@ -96,9 +97,15 @@ class PreheatArgs(Message):
     deadline: float  # unix time by which the job must be finished
 
 
+#: The longest a claim may wait at the manager for work to arrive.
+MAX_CLAIM_WAIT = 60.0
+
+
 class ClaimWork(Message):
     scheduler_id: int
     cluster_id: int
+    # With nothing to claim, hold the answer up to this long for work to arrive (long poll).
+    wait_seconds: float = Field(default=0.0, ge=0.0, le=MAX_CLAIM_WAIT)
 
 
 class WorkItem(Message):

@@ -67,8 +67,12 @@ class ManagerClient:
         await self._post(path, message)
 
     async def claim(self, message: ClaimWork) -> WorkItem | None:
-        """At most one work item, leased to this scheduler for ``lease_seconds``."""
-        return (await self._call(CLAIM_PATH, message, WorkClaim)).work
+        """At most one work item, leased to this scheduler for ``lease_seconds``; the manager
+        may hold the answer ``message.wait_seconds`` for work to arrive."""
+        answer = await self._call(
+            CLAIM_PATH, message, WorkClaim, time_limit=self._timeout + message.wait_seconds
+        )
+        return answer.work
 
     async def progress(
         self, work_id: int, message: WorkProgress, *, scheduler_id: int
@@ -85,10 +89,13 @@ class ManagerClient:
     def _as(path: str, scheduler_id: int) -> str:
         return f"{path}?{urlencode({SCHEDULER_ID_PARAM: scheduler_id})}"
 
-    async def _post(self, path: str, body: Message) -> bytes:
+    async def _post(self, path: str, body: Message, *, time_limit: float | None = None) -> bytes:
         url = f"{self.base_url}{path}"
-        return await exchange(self._session, "POST", url, body, time_limit=self._timeout, who=WHO)
+        limit = self._timeout if time_limit is None else time_limit
+        return await exchange(self._session, "POST", url, body, time_limit=limit, who=WHO)
 
-    async def _call(self, path: str, body: Message, answer: type[M]) -> M:
-        raw = await self._post(path, body)
+    async def _call(
+        self, path: str, body: Message, answer: type[M], *, time_limit: float | None = None
+    ) -> M:
+        raw = await self._post(path, body, time_limit=time_limit)
         return parse_answer(answer, raw, who=WHO, url=f"{self.base_url}{path}")

@@ -4,19 +4,23 @@ scheduler doing the work through ManagerClient, the timeout janitor, and no secr
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from swarmfly.wire.manager import ClaimWork
 from swarmfly.wire.manager_client import ManagerClient
 from tests.integration.conftest import run_cli
 from tests.integration.manager.conftest import StartManager
 from tests.integration.manager.scheduler import FakeScheduler
 from tests.support.manager import database_dsn
+from tests.support.metrics import scrape
 from tests.support.processes import Process
 
 REGISTRY_TOKEN = "registry-bearer-t0ken-s3cret"
@@ -185,3 +189,43 @@ async def test_a_failed_blob_fails_the_job_and_a_deadline_fails_an_unclaimed_one
     await process.stop()
     log = process.log_text()
     assert PASSWORD not in log and REGISTRY_TOKEN not in log
+
+
+async def test_a_waiting_claim_takes_work_the_moment_it_is_created(
+    start_manager: StartManager, dsn: str, session: aiohttp.ClientSession
+) -> None:
+    process = await start_manager(dsn)
+    token = await _token(process, "harbor")
+    base = _base(process)
+    scheduler = await FakeScheduler.join(ManagerClient(session, base))
+    ask = ClaimWork(scheduler_id=scheduler.id, cluster_id=scheduler.cluster_id, wait_seconds=0.2)
+    started = time.monotonic()
+    assert await scheduler.client.claim(ask) is None  # nothing came: empty after the wait
+    assert time.monotonic() - started >= 0.2
+
+    waiting = asyncio.create_task(
+        scheduler.client.claim(ask.model_copy(update={"wait_seconds": 30.0}))
+    )
+    while (await scrape(f"{base}/metrics"))["swarmfly_manager_claims_waiting"] < 1:
+        assert not waiting.done()
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    status, job = await _harbor(session, "POST", f"{base}/oapi/v1/jobs", token, HARBOR_BODY)
+    assert status == 200
+    work = await asyncio.wait_for(waiting, 10)
+    assert work is not None and work.job_id == job["id"]
+    assert time.monotonic() - started < 10  # woken by the job, not by the end of the wait
+    samples = await scrape(f"{base}/metrics")
+    assert samples["swarmfly_manager_claims_waiting"] == 0
+
+
+async def test_a_claim_may_not_wait_longer_than_a_minute(
+    start_manager: StartManager, dsn: str, session: aiohttp.ClientSession
+) -> None:
+    process = await start_manager(dsn)
+    base = _base(process)
+    scheduler = await FakeScheduler.join(ManagerClient(session, base))
+    body = {"scheduler_id": scheduler.id, "cluster_id": scheduler.cluster_id, "wait_seconds": 61}
+    async with session.post(f"{base}/api/v1/jobs/claim", json=body) as response:
+        assert response.status in (400, 422)
+        assert "wait_seconds" in await response.text()

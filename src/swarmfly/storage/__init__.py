@@ -20,7 +20,6 @@ from swarmfly.storage.gc import GarbageCollector
 from swarmfly.storage.ingest import PieceSink
 from swarmfly.storage.records import PieceRecord, TaskRecord, TaskState
 from swarmfly.storage.store import PieceStore
-from swarmfly.storage.writer import PieceWriter
 
 __all__ = [
     "DigestMismatch",
@@ -31,7 +30,6 @@ __all__ = [
     "PieceRecord",
     "PieceSink",
     "PieceStore",
-    "PieceWriter",
     "StoreFull",
     "StoreUnavailable",
     "TaskInUse",

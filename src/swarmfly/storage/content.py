@@ -131,18 +131,6 @@ class ContentFiles:
             os.close(fd)
         return created
 
-    async def write(
-        self,
-        task_id: str,
-        offset: int,
-        data: bytes | memoryview,
-        hasher: xxhash.xxh3_64 | None = None,
-    ) -> None:
-        """pwrite ``data`` at ``offset``, updating ``hasher`` in the same hop."""
-        await self._run(
-            f"task {task_id}", lambda: self._write(task_id, offset, data, hasher, sync=False)
-        )
-
     async def write_piece(
         self, task_id: str, offset: int, data: bytes, expected: str | None
     ) -> str:
@@ -158,19 +146,10 @@ class ContentFiles:
             raise PieceCorrupt(
                 f"piece of task {task_id} at {offset}: xxh3 {digest}, not {expected}"
             )
-        self._write(task_id, offset, data, None, self.fsync)
+        self._write(task_id, offset, data, self.fsync)
         return digest
 
-    def _write(
-        self,
-        task_id: str,
-        offset: int,
-        data: bytes | memoryview,
-        hasher: xxhash.xxh3_64 | None,
-        sync: bool,
-    ) -> None:
-        if hasher is not None:
-            hasher.update(data)
+    def _write(self, task_id: str, offset: int, data: bytes | memoryview, sync: bool) -> None:
         fd = os.open(self.path(task_id), os.O_WRONLY)
         try:
             pwrite_all(fd, data, offset)

@@ -42,7 +42,6 @@ from swarmfly.storage.records import (
 )
 from swarmfly.storage.seals import Seals
 from swarmfly.storage.verification import ProvenTasks, drop_pieces, prove_task
-from swarmfly.storage.writer import PieceWriter
 
 logger = logging.getLogger(__name__)
 
@@ -216,19 +215,6 @@ class PieceStore:
                 return task
             await self._files.allocate(task_id, content_length)
             return await self._metadata.set_content_length(task_id, content_length, self._clock())
-
-    def piece_writer(self, task_id: str, number: int, offset: int) -> PieceWriter:
-        """A writer for a piece that arrives in chunks; no I/O until the first write."""
-        self._valid(task_id)
-        return PieceWriter(
-            task_id,
-            number,
-            offset,
-            files=self._files,
-            metadata=self._metadata,
-            running_task=self._running,
-            clock=self._clock,
-        )
 
     @asynccontextmanager
     async def ingest(

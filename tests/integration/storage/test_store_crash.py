@@ -43,25 +43,30 @@ piece_length, count, stop_at, chunk = map(int, sys.argv[3:7])
 async def rewrite_forever(store, number):
     noise = random.Random()
     while True:
-        writer = store.piece_writer(tid, number, number * piece_length)
-        for _ in range(0, piece_length, chunk):
-            await writer.write(noise.randbytes(chunk))
+        # Garbage over the piece, cut into a piece nobody records (as a source dying would).
+        async with store.ingest(tid, number, lambda piece: None) as sink:
+            for _ in range(0, piece_length, chunk):
+                sink.write(memoryview(noise.randbytes(chunk)))
+        await asyncio.sleep(0)
 
 
 async def main():
     async with PieceStore.open(StorageConfig(dir=Path(root))) as store:
         await store.create_task(tid, url="https://example.com/big", digest=None,
                                 content_length=piece_length * count, piece_length=piece_length)
-        for number in range(count):
-            data = random.Random(number).randbytes(piece_length)
-            writer = store.piece_writer(tid, number, number * piece_length)
-            for start in range(0, piece_length, chunk):
-                if number == stop_at and start == piece_length // 2:
-                    print(f"mid-write {number}", flush=True)
-                    await rewrite_forever(store, number)
-                await writer.write(data[start:start + chunk])
-            await writer.commit()
-            print(f"committed {number}", flush=True)
+        landed = []
+        async with store.ingest(tid, 0, landed.append) as sink:
+            for number in range(count):
+                data = random.Random(number).randbytes(piece_length)
+                for start in range(0, piece_length, chunk):
+                    if number == stop_at and start == piece_length // 2:
+                        print(f"mid-write {number}", flush=True)
+                        await rewrite_forever(store, number)
+                    sink.write(memoryview(data[start:start + chunk]))
+                for piece in landed:
+                    await store.record_piece(piece)
+                landed.clear()
+                print(f"committed {number}", flush=True)
         await store.finish_task(tid)
         print("finished", flush=True)
 

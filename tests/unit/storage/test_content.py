@@ -55,20 +55,22 @@ async def test_allocate_reserves_the_whole_length(files: ContentFiles) -> None:
 
 async def test_writes_never_create_a_file(files: ContentFiles) -> None:
     with pytest.raises(TaskNotFound):
-        await files.write(TID, 0, b"late writer")
+        await files.write_piece(TID, 0, b"late writer", None)
+    with pytest.raises(TaskNotFound):
+        await files.open_fd(TID)
     assert not files.path(TID).exists()
 
 
 async def test_verify_names_the_pieces_that_do_not_match(files: ContentFiles) -> None:
     data = content("verify", 3000)
     await files.allocate(TID, len(data))
-    await files.write(TID, 0, data)
+    await files.write_piece(TID, 0, data, None)
     pieces = [
         PieceRecord(TID, n, n * 1000, 1000, piece_digest(data[n * 1000 : (n + 1) * 1000]))
         for n in range(3)
     ]
     assert await files.verify(TID, pieces) == []
-    await files.write(TID, 1500, b"\x00\xff")
+    await files.write_piece(TID, 1500, b"\x00\xff", None)
     assert await files.verify(TID, pieces) == [1]
     await files.remove(TID)
     assert await files.verify(TID, pieces) == [0, 1, 2]

@@ -41,45 +41,6 @@ async def test_pieces_round_trip_and_finish(store: PieceStore) -> None:
         assert file.read() == data
 
 
-async def test_a_streamed_piece_is_hashed_as_it_passes(store: PieceStore) -> None:
-    data = content("stream", 2 * PIECE)
-    await start_task(
-        store, TID, content_length=None, piece_length=PIECE, url="https://example.com/s"
-    )
-    view = memoryview(data)
-    async with store.piece_writer(TID, 1, PIECE) as writer:
-        for start in range(PIECE, 2 * PIECE, 10_000):
-            await writer.write(view[start : min(start + 10_000, 2 * PIECE)])
-        piece = await writer.commit()
-    assert (piece.number, piece.offset, piece.length) == (1, PIECE, PIECE)
-    assert piece.digest == piece_digest(data[PIECE:])
-    assert await store.read_piece(TID, 1) == data[PIECE:]
-
-
-async def test_an_uncommitted_piece_is_never_listed(store: PieceStore) -> None:
-    await start_task(
-        store, TID, content_length=PIECE, piece_length=PIECE, url="https://example.com/s"
-    )
-    async with store.piece_writer(TID, 0, 0) as writer:
-        await writer.write(b"x" * 100)
-    assert await store.pieces(TID) == []
-    with pytest.raises(PieceNotFound):
-        await store.read_piece(TID, 0)
-
-
-async def test_a_streamed_piece_cannot_outgrow_its_place(store: PieceStore) -> None:
-    await start_task(
-        store, TID, content_length=PIECE + 10, piece_length=PIECE, url="https://example.com/s"
-    )
-    writer = store.piece_writer(TID, 1, PIECE)
-    await writer.write(b"x" * 10)
-    with pytest.raises(InvalidPiece):
-        await writer.write(b"y")
-    with pytest.raises(RuntimeError):
-        await writer.commit()
-    assert await store.pieces(TID) == []
-
-
 async def test_a_piece_with_the_wrong_digest_is_refused_before_it_is_written(
     store: PieceStore,
 ) -> None:
@@ -208,7 +169,8 @@ async def test_task_ids_that_are_not_hex_digests_are_rejected(store: PieceStore,
     with pytest.raises(InvalidInput):
         await start_task(store, bad, content_length=1, piece_length=1, url="https://example.com/x")
     with pytest.raises(InvalidInput):
-        store.piece_writer(bad, 0, 0)
+        async with store.ingest(bad, 0, lambda piece: None):
+            pass
     assert list(store.root.rglob("*x*")) == []
 
 

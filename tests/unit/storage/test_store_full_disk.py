@@ -87,21 +87,6 @@ async def test_pieces_past_the_free_space_fail_and_the_task_never_succeeds(
         assert (await store.get_task(TID)).state is TaskState.FAILED  # type: ignore[union-attr]
 
 
-async def test_a_streamed_piece_that_hits_a_full_disk_is_spoiled(small_disk: Path) -> None:
-    async with PieceStore.open(StorageConfig(dir=small_disk)) as store:
-        await start_task(
-            store, TID, content_length=None, piece_length=16 * MIB, url="https://example.com/stream"
-        )
-        writer = store.piece_writer(TID, 0, 0)
-        chunk = content("chunk", MIB)
-        with pytest.raises(StoreFull):
-            for _ in range(16):
-                await writer.write(chunk)
-        with pytest.raises(RuntimeError):
-            await writer.commit()
-        assert await store.pieces(TID) == []
-
-
 async def test_garbage_collection_frees_a_full_disk(small_disk: Path) -> None:
     config = GCConfig(
         policy=GCPolicy(disk_high_threshold_percent=80, disk_low_threshold_percent=60)

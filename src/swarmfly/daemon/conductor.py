@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -56,12 +55,10 @@ class Conductor:
         self._clock = clock
         self._downloads: dict[str, TaskDownload] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._hash_pool: ThreadPoolExecutor | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Conductor]:
         """Own the download tasks: at exit, cancel those still running and wait for them."""
-        self._hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest")
         try:
             yield self
         finally:
@@ -69,7 +66,6 @@ class Conductor:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self._hash_pool.shutdown(wait=True)
 
     @property
     def store(self) -> PieceStore:
@@ -259,7 +255,6 @@ class Conductor:
         verifier: DigestVerifier | None,
         on_piece: OnPiece | None,
     ) -> StreamWriter:
-        assert self._hash_pool is not None
 
         async def landed(piece: PieceRecord) -> None:
             await download.piece_landed(piece)
@@ -274,7 +269,6 @@ class Conductor:
             on_piece=landed,
             on_bytes=self._metrics.bytes_from_source.inc,
             verifier=verifier,
-            hash_pool=self._hash_pool,
         )
 
 

@@ -4,8 +4,10 @@ The bytes go from the socket to the content file on a worker thread (see
 :meth:`swarmfly.source.SourceResponse.pump` and :class:`swarmfly.storage.PieceSink`), which
 cuts them into pieces and hashes each on the way. The event loop only hears of whole pieces:
 it records each (the row after the bytes), tells the readers, and, when a whole-content
-digest is expected, has the one digest thread read the piece back from the page cache, so
-that slow hash (sha256) runs on another core beside the download instead of in its path.
+digest is expected, has a digest thread of the download's own read the piece back from the
+page cache, so that slow hash (sha256) runs on another core beside the download instead of in
+its path (one thread per download keeps its pieces in order; downloads side by side, such as
+an image's layers, hash on as many cores as there are).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
+from concurrent.futures import ThreadPoolExecutor
 
 from swarmfly.digests import DigestVerifier
 from swarmfly.errors import UpstreamError
@@ -35,14 +37,12 @@ class StreamWriter:
         on_piece: Callable[[PieceRecord], Awaitable[None]],
         on_bytes: Callable[[int], None],
         verifier: DigestVerifier | None,
-        hash_pool: Executor,
     ) -> None:
         self._store = store
         self._record = record
         self._on_piece = on_piece
         self._on_bytes = on_bytes
         self._verifier = verifier
-        self._hash_pool = hash_pool
 
     async def write_response(
         self, response: SourceResponse, *, first_piece: int, expected: int | None
@@ -66,7 +66,8 @@ class StreamWriter:
                 self._on_bytes(len(data))
                 sink.write(data)
 
-            recorder = asyncio.create_task(self._record_pieces(landed, sink))
+            digest_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmfly-digest")
+            recorder = asyncio.create_task(self._record_pieces(landed, sink, digest_thread))
             try:
                 await response.pump(take)
                 if expected is not None and sink.written != expected:
@@ -80,14 +81,20 @@ class StreamWriter:
                 on_piece(_END)
                 await asyncio.gather(recorder, return_exceptions=True)
                 raise
-            # Queued after every piece: the thread's puts were scheduled before the pump
-            # returned, and call_soon_threadsafe keeps their order.
-            on_piece(_END)
-            await recorder
-            return sink.written
+            else:
+                # Queued after every piece: the thread's puts were scheduled before the pump
+                # returned, and call_soon_threadsafe keeps their order.
+                on_piece(_END)
+                await recorder
+                return sink.written
+            finally:
+                digest_thread.shutdown(wait=False)
 
     async def _record_pieces(
-        self, landed: asyncio.Queue[PieceRecord | None], sink: PieceSink
+        self,
+        landed: asyncio.Queue[PieceRecord | None],
+        sink: PieceSink,
+        digest_thread: ThreadPoolExecutor,
     ) -> None:
         """Record and announce each landed piece; feed the whole-content digest in order."""
         loop = asyncio.get_running_loop()
@@ -96,11 +103,8 @@ class StreamWriter:
             while (piece := await landed.get()) is not None:
                 record = await self._store.record_piece(piece)
                 if self._verifier is not None:
-                    # One digest thread takes the pieces in order.
                     verifying.append(
-                        loop.run_in_executor(
-                            self._hash_pool, sink.feed, piece, self._verifier.update
-                        )
+                        loop.run_in_executor(digest_thread, sink.feed, piece, self._verifier.update)
                     )
                     while verifying and verifying[0].done():
                         await verifying.popleft()

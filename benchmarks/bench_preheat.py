@@ -295,9 +295,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="work (and leave the logs) in this directory"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="swarmfly-bench-", dir="/var/tmp") as tmp:
-        results = uvloop.run(measure(Path(tmp), args))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        results = uvloop.run(measure(args.keep, args))
+    else:
+        with tempfile.TemporaryDirectory(prefix="swarmfly-bench-", dir="/var/tmp") as tmp:
+            results = uvloop.run(measure(Path(tmp), args))
     emit(results, RESULTS, "preheat")
     plot(results, RESULTS / "preheat.png")
 

@@ -21,6 +21,7 @@ from _harness import (
     bar_chart,
     daemon_config,
     emit,
+    free_page_cache,
     free_port,
     make_file,
     median,
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     size = args.size_mib << 20
+    free_page_cache()
     with tempfile.TemporaryDirectory(prefix="swarmfly-bench-", dir="/var/tmp") as tmp:
         root = Path(tmp)
         (root / "www").mkdir()

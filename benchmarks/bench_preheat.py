@@ -41,7 +41,7 @@ import uvloop
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test suite's builders and process harness
 
-from _harness import emit, median  # noqa: E402
+from _harness import emit, free_page_cache, median  # noqa: E402
 from tests.support import skopeo  # noqa: E402
 from tests.support.images import Image, OciLayout, random_layer  # noqa: E402
 from tests.support.manager import write_manager_yaml  # noqa: E402
@@ -299,6 +299,7 @@ def main() -> None:
         "--keep", type=Path, default=None, help="work (and leave the logs) in this directory"
     )
     args = parser.parse_args()
+    free_page_cache()
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
         results = uvloop.run(measure(args.keep, args))

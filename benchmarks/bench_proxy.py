@@ -36,6 +36,7 @@ from _harness import (
     ORIGIN_SCRIPT,
     daemon_config,
     emit,
+    free_page_cache,
     free_port,
     make_file,
     median,
@@ -202,6 +203,7 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=1000)
     args = parser.parse_args()
     size = args.size_mib * MIB
+    free_page_cache()
     with tempfile.TemporaryDirectory(prefix="swarmfly-bench-proxy-", dir="/var/tmp") as tmp:
         root = Path(tmp)
         (root / "www").mkdir()

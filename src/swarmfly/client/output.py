@@ -73,10 +73,13 @@ class OutputFile:
         if self._verifier is not None:
             self._verifier.verify()
         assert self._temp is not None
-        os.fchmod(self._fd, 0o644 & ~_umask())
-        os.close(self._fd)
-        self._fd = -1
-        os.replace(self._temp, self.path)
+        try:
+            os.fchmod(self._fd, 0o644 & ~_umask())
+            os.close(self._fd)
+            self._fd = -1
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            raise _translate(exc, self.path) from exc
         self._temp = None
 
     async def __aexit__(

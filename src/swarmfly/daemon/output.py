@@ -126,10 +126,19 @@ async def _link_over(store: PieceStore, task_id: str, path: str) -> bool:
 
 
 def _replace(staging: Path, path: str) -> bool:
+    """Move the link to ``path``: unlink the caller's empty file first, then rename.
+
+    Not ``rename`` over it: ext4 (``auto_da_alloc``) then starts writeback of every dirty
+    page of the file renamed into place, here the whole just-downloaded task, and the rename
+    blocks on that (0.5 s and more per GiB on this VM's disk). The caller waits for our word
+    before it looks at ``path``, so the moment without a file there is never seen.
+    """
     try:
-        os.replace(staging, path)
-    except OSError:
+        os.unlink(path)
+        os.rename(staging, path)
+    except OSError as exc:
         staging.unlink(missing_ok=True)
+        logger.warning("could not link the output into place", extra={"error": exc.strerror})
         return False
     return True
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,6 +154,17 @@ def free_page_cache() -> None:
         Path("/proc/sys/vm/drop_caches").write_text("1\n")
     except OSError as exc:
         print(f"(page cache not dropped: {exc.strerror}; expect noisier figures)", file=sys.stderr)
+
+
+def delete_task(control: int, task_id: str) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{control}/api/v1/tasks/{task_id}", method="DELETE"
+    )
+    try:
+        urllib.request.urlopen(request).read()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
 
 
 def median(values: list[float]) -> float:

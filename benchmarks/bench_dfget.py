@@ -20,6 +20,7 @@ from _harness import (
     ORIGIN_SCRIPT,
     bar_chart,
     daemon_config,
+    delete_task,
     emit,
     free_page_cache,
     free_port,
@@ -31,6 +32,8 @@ from _harness import (
     timed,
     wait_port,
 )
+
+from swarmfly import idgen  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -63,22 +66,26 @@ def main() -> None:
 
 def measure(root: Path, url: str, size: int, runs: int) -> dict[str, object]:
     out = root / "out.bin"
-    curl = [timed(["curl", "-sf", "-o", str(out), url], out) for _ in range(runs)]
     dfget = [sys.executable, "-m", "swarmfly", "dfget"]
     config = daemon_config(root / "daemon")
     log = root / "daemon.log"
+    curl: list[float] = []
+    cold: list[float] = []
     with process(
         [sys.executable, "-m", "swarmfly", "daemon", "--config", str(config)], log, "msg=ready"
     ) as daemon:
-        addr = f"http://127.0.0.1:{ready_fields(log)['control_port']}"
-        cold = [
-            timed([*dfget, f"{url}?run={run}", "-O", str(out), "--daemon-addr", addr], out)
-            for run in range(runs)
-        ]
-        warm = [
-            timed([*dfget, f"{url}?run=0", "-O", str(out), "--daemon-addr", addr])
-            for _ in range(runs)
-        ]
+        control = int(ready_fields(log)["control_port"])
+        addr = f"http://127.0.0.1:{control}"
+        task_id = idgen.task_id(url, filtered_query_params=idgen.DEFAULT_FILTERED_QUERY_PARAMS)
+        # curl and dfget take turns, and each starts with the previous copy gone (curl's file;
+        # dfget's file and the task in the store): on this VM, writing into memory the page
+        # cache has not used before costs up to 10x more, so whoever kept old copies cached
+        # would pay for it in later runs.
+        for _ in range(runs):
+            curl.append(timed(["curl", "-sf", "-o", str(out), url], out))
+            delete_task(control, task_id)
+            cold.append(timed([*dfget, url, "-O", str(out), "--daemon-addr", addr], out))
+        warm = [timed([*dfget, url, "-O", str(out), "--daemon-addr", addr]) for _ in range(runs)]
         rss = peak_rss_mb(daemon.pid)
     mib = size / (1 << 20)
     speeds = {

@@ -35,6 +35,7 @@ from typing import Any
 from _harness import (
     ORIGIN_SCRIPT,
     daemon_config,
+    delete_task,
     emit,
     free_page_cache,
     free_port,
@@ -69,17 +70,6 @@ def metric(control: int, name: str) -> float:
         text = answer.read().decode()
     match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
-
-
-def delete_task(control: int, task_id: str) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{control}/api/v1/tasks/{task_id}", method="DELETE"
-    )
-    try:
-        urllib.request.urlopen(request).read()
-    except urllib.error.HTTPError as exc:
-        if exc.code != 404:
-            raise
 
 
 def concurrent(url: str, size: int, clients: int) -> dict[str, float]:

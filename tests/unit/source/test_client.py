@@ -290,15 +290,25 @@ async def test_compressed_bodies_arrive_as_the_origin_sent_them(
         assert await read_all(response) == packed
 
 
-async def test_chunks_are_rate_limited(
-    session: aiohttp.ClientSession, origins: Origins, blob_file: Path, policy: RetryPolicy
+@pytest.mark.parametrize("reader", ["iter_chunks", "pump"])
+async def test_bodies_are_rate_limited(
+    session: aiohttp.ClientSession,
+    origins: Origins,
+    blob_file: Path,
+    policy: RetryPolicy,
+    reader: str,
 ) -> None:
     clock = FakeClock()
     limiter = RateLimiter(1024 * 1024, burst=256 * 1024, clock=clock, sleep=clock.sleep)
     client = SourceClient(session, retry=policy, rate_limiter=limiter)
     url = await file_origin(origins, blob_file)
     async with client.get(SourceRequest(url)) as response:
-        assert await read_all(response, chunk_size=128 * 1024) == DATA
+        if reader == "pump":
+            body = bytearray()
+            await response.pump(body.extend)
+            assert body == DATA
+        else:
+            assert await read_all(response, chunk_size=128 * 1024) == DATA
     assert clock.now - 1000.0 == pytest.approx((len(DATA) - 256 * 1024) / (1024 * 1024))
 
 

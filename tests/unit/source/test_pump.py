@@ -6,15 +6,13 @@ import asyncio
 import threading
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from swarmfly.errors import StorageFull
-from swarmfly.ratelimit import RateLimiter
-from swarmfly.source import RetryPolicy, SourceClient, SourceRequest
+from swarmfly.source import SourceClient, SourceRequest
 
-from .conftest import DATA, Blob, FakeClock, Origins
+from .conftest import DATA, Blob, Origins
 from .test_client import file_origin
 
 
@@ -78,20 +76,6 @@ async def test_a_cancelled_pump_never_calls_the_sink_again(
             await pumping
         cancelled = True
     assert calls_after_cancel == []
-
-
-async def test_a_rate_limited_pump_is_throttled_and_whole(
-    session: aiohttp.ClientSession, origins: Origins, blob_file: Path, policy: RetryPolicy
-) -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(1024 * 1024, burst=256 * 1024, clock=clock, sleep=clock.sleep)
-    client = SourceClient(session, retry=policy, rate_limiter=limiter)
-    url = await file_origin(origins, blob_file)
-    body = bytearray()
-    async with client.get(SourceRequest(url)) as response:
-        await response.pump(body.extend)
-    assert body == DATA
-    assert clock.now - 1000.0 == pytest.approx((len(DATA) - 256 * 1024) / (1024 * 1024))
 
 
 async def test_plain_http_connections_are_kept_alive(

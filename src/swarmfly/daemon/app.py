@@ -5,9 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from swarmfly.config import DaemonConfig
-from swarmfly.daemon.appkeys import CONDUCTOR, CONFIG, METRICS, PROXY, STORE, UPLOAD_LIMITS
+from swarmfly.daemon.appkeys import (
+    CONDUCTOR,
+    CONFIG,
+    LISTINGS,
+    METRICS,
+    PROXY,
+    STORE,
+    UPLOAD_LIMITS,
+)
 from swarmfly.daemon.conductor import Conductor
 from swarmfly.daemon.control import add_control_routes
+from swarmfly.daemon.listings import Listings
 from swarmfly.daemon.metrics import DaemonMetrics
 from swarmfly.daemon.proxy.context import ProxyContext
 from swarmfly.daemon.proxy.dispatch import add_proxy_routes, late_connect
@@ -45,6 +54,7 @@ def create_upload_app(
     app[STORE] = conductor.store
     app[METRICS] = metrics
     app[UPLOAD_LIMITS] = limits
+    app[LISTINGS] = Listings()
     add_upload_routes(app)
     return app
 

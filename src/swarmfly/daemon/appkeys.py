@@ -4,6 +4,7 @@ from aiohttp import web
 
 from swarmfly.config import DaemonConfig
 from swarmfly.daemon.conductor import Conductor
+from swarmfly.daemon.listings import Listings
 from swarmfly.daemon.metrics import DaemonMetrics
 from swarmfly.daemon.proxy.context import ProxyContext
 from swarmfly.daemon.upload_limits import UploadLimits
@@ -14,4 +15,5 @@ CONDUCTOR = web.AppKey("conductor", Conductor)
 STORE = web.AppKey("store", PieceStore)
 METRICS = web.AppKey("metrics", DaemonMetrics)
 UPLOAD_LIMITS = web.AppKey("upload_limits", UploadLimits)
+LISTINGS = web.AppKey("listings", Listings)
 PROXY = web.AppKey("proxy", ProxyContext)

@@ -11,7 +11,7 @@ import asyncio
 from aiohttp import web
 
 from swarmfly import idgen, units
-from swarmfly.daemon.appkeys import CONDUCTOR, METRICS, STORE, UPLOAD_LIMITS
+from swarmfly.daemon.appkeys import CONDUCTOR, LISTINGS, METRICS, STORE, UPLOAD_LIMITS
 from swarmfly.daemon.serving import send_piece_range
 from swarmfly.errors import InvalidInput, NotFound
 from swarmfly.source import RangeNotSatisfiable, parse_range_header
@@ -57,9 +57,13 @@ async def list_pieces(request: web.Request) -> web.Response:
                 await download.wait_more_pieces(known)
         except TimeoutError:
             pass
+    download = request.app[CONDUCTOR].current(task_id)
+    if download is not None and download.record is not None and download.error is None:
+        body = request.app[LISTINGS].body(download)
+        return web.Response(body=body, content_type="application/json")
     record = await _task(request, task_id)
     pieces = await request.app[STORE].pieces(task_id)
-    body = PieceList(
+    listing = PieceList(
         task_id=task_id,
         state=record.state.value,
         content_length=record.content_length,
@@ -69,7 +73,7 @@ async def list_pieces(request: web.Request) -> web.Response:
             for p in pieces
         ],
     )
-    return model_response(body)
+    return model_response(listing)
 
 
 def _int_query(request: web.Request, name: str, default: int) -> int:
@@ -86,8 +90,12 @@ async def get_piece(request: web.Request) -> web.StreamResponse:
     """``GET /tasks/{task_id}/pieces/{number}``: one finished piece's bytes."""
     task_id = _task_id(request)
     number = _piece_number(request)
-    await _task(request, task_id)
-    piece = await _finished_piece(request, task_id, number)
+    download = request.app[CONDUCTOR].current(task_id)
+    if download is not None and download.error is None and number in download.pieces:
+        piece = download.pieces[number]  # landed, so verified and in the store
+    else:
+        await _task(request, task_id)
+        piece = await _finished_piece(request, task_id, number)
     with request.app[UPLOAD_LIMITS].first_copy(task_id, number):
         return await _send_piece(request, task_id, piece)
 

@@ -73,7 +73,9 @@ class PieceClient:
     async def fetch_piece(self, ip: str, port: int, task_id: str, number: int) -> PieceBytes:
         """One piece's bytes (at most one piece length: the caller bounds memory by concurrency)."""
         url = f"http://{ip}:{port}/tasks/{task_id}/pieces/{number}"
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=self._piece_timeout)
+        # download.pieceTimeout bounds the whole piece; a read timeout (sock_read) would
+        # instead reschedule a timer for every chunk received.
+        timeout = aiohttp.ClientTimeout(total=self._piece_timeout, sock_connect=5)
         try:
             async with self._session.get(url, timeout=timeout) as response:
                 if response.status == 503:

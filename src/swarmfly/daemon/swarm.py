@@ -11,7 +11,8 @@ gain pieces, on top of the seed peer they all started with.
 Which piece, from whom (BitTorrent's choices, with a seed peer's uplink as the scarce thing):
 a piece only seed peers hold comes first, but no more than ``SEED_IN_FLIGHT`` at once from a
 seed peer while other parents are alive; then, among pieces peers hold, the rarest (fewest
-holders), so what is scarce spreads first. A seed peer refuses a piece it sent moments ago
+holders), so what is scarce spreads first, from the least busy holder (at most
+``PEER_IN_FLIGHT`` requests at one parent). A seed peer refuses a piece it sent moments ago
 (:mod:`swarmfly.daemon.first_copies`); that piece is then taken from the peer that got it.
 """
 
@@ -45,8 +46,11 @@ RECRUIT_INTERVAL = 1.0
 WANTED_PARENTS = 8
 #: Pieces that go first (in order) among equals, before each peer's own order.
 IN_ORDER_PIECES = 2
-#: Pieces fetched at once from one seed peer while other parents are alive.
+#: Pieces fetched at once from one seed peer while other parents are alive, and from one other
+#: parent: a peer that holds what others lack (it finished first, say) would otherwise get
+#: every worker of every child at once, each piece sharing its uplink with all the others.
 SEED_IN_FLIGHT = 1
+PEER_IN_FLIGHT = 3
 
 #: Asks the scheduler for parents besides ``current`` (peer IDs), reporting ``bad`` ones.
 MoreParents = Callable[[list[BadParent], list[str]], Awaitable[list[Parent]]]
@@ -142,8 +146,13 @@ class SwarmState:
 
     @staticmethod
     def _peer_for(number: int, live: list[ParentState], now: float) -> ParentState | None:
-        """The least busy parent (not a seed peer) that would send ``number`` now."""
-        holders = [p for p in live if not p.info.is_seed and p.can_send(number, now)]
+        """The least busy parent (not a seed peer) that would send ``number`` now, and has
+        fewer than ``PEER_IN_FLIGHT`` of this peer's requests already."""
+        holders = [
+            p
+            for p in live
+            if not p.info.is_seed and p.in_flight < PEER_IN_FLIGHT and p.can_send(number, now)
+        ]
         return min(holders, key=lambda p: p.in_flight, default=None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from swarmfly.daemon.first_copies import FirstCopies
-from swarmfly.daemon.swarm import SEED_IN_FLIGHT, ParentState, SwarmState
+from swarmfly.daemon.swarm import PEER_IN_FLIGHT, SEED_IN_FLIGHT, ParentState, SwarmState
 from swarmfly.wire.scheduler import Parent
 from tests.unit.scheduler.sample import FakeClock
 
@@ -53,6 +53,23 @@ def test_the_rarest_of_the_pieces_peers_hold_first() -> None:
     assert state.next_job(0) == (1, b)  # the least busy holder
     state.drop(b)
     assert state.peer_holders == {0: 2, 1: 1, 2: 1}
+
+
+def test_no_parent_gets_more_than_a_few_of_the_requests() -> None:
+    # a peer that holds what the others lack (it finished first) would get every worker
+    ahead, behind = _parent("ahead"), _parent("behind")
+    state = _state(8, ahead, behind)
+    _holds(state, ahead, range(8))
+    _holds(state, behind, [7])
+    for _ in range(PEER_IN_FLIGHT):
+        number, parent = state.next_job(0) or (None, None)
+        assert parent is ahead
+        state.in_progress.add(number)
+        ahead.in_flight += 1
+    assert state.next_job(0) == (7, behind)
+    state.in_progress.add(7)
+    behind.in_flight += 1
+    assert state.next_job(0) is None
 
 
 def test_a_refused_piece_is_taken_elsewhere_until_the_refusal_lapses() -> None:

@@ -58,6 +58,7 @@ class PlainResponse:
         connection: http.client.HTTPConnection,
         raw: http.client.HTTPResponse,
         url: URL,
+        read_timeout: float,
     ) -> None:
         self.status = raw.status
         self.reason = raw.reason
@@ -67,12 +68,22 @@ class PlainResponse:
         self._origin = origin
         self._connection: http.client.HTTPConnection | None = connection
         self._raw = raw
+        self._read_timeout = read_timeout
         self._pending_error: BaseException | None = None
 
     @property
     def executor(self) -> ThreadPoolExecutor:
         """The threads that may block on this response's socket."""
         return self._transport.executor
+
+    def bound_wait(self, seconds: float | None) -> None:
+        """Let the next reads wait at most ``seconds`` (the request's remaining budget) as
+        well as the read timeout; None: the read timeout alone."""
+        connection = self._connection
+        if connection is None or connection.sock is None:
+            return
+        wait = self._read_timeout if seconds is None else min(self._read_timeout, seconds)
+        connection.sock.settimeout(max(wait, 0.001))
 
     def readinto(self, buffer: memoryview) -> int:
         """Blocking: fill ``buffer`` from the body; less at its end, 0 past it.
@@ -229,7 +240,7 @@ class PlainHTTP:
             except BaseException:
                 connection.close()
                 raise
-            return PlainResponse(self, origin, connection, raw, url)
+            return PlainResponse(self, origin, connection, raw, url, read_timeout)
 
 
 def _put_request(

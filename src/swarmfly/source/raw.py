@@ -30,6 +30,9 @@ class RawResponse(Protocol):
     def release(self) -> None:
         """Give the connection back (or close it when the body was not read to the end)."""
 
+    def bound_wait(self, seconds: float | None) -> None:
+        """Let the next reads wait at most ``seconds`` (the request's remaining budget)."""
+
 
 class AiohttpResponse:
     """An aiohttp answer seen as a :class:`RawResponse`."""
@@ -53,3 +56,6 @@ class AiohttpResponse:
 
     def release(self) -> None:
         self._response.release()
+
+    def bound_wait(self, seconds: float | None) -> None:
+        pass  # aiohttp's own total timeout (the request's budget) covers the body

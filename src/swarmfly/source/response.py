@@ -152,6 +152,7 @@ class SourceResponse:
             if self._position < self.start:
                 want = min(want, self.start - self._position)
             with translating_errors(self.url):
+                raw.bound_wait(self._context.deadline.remaining())
                 got = raw.readinto(buffer[:want])
             if not got:
                 if self._end is not None:
@@ -226,6 +227,7 @@ class SourceResponse:
         assert self._raw is not None
         if not self._leftover:
             with translating_errors(self.url):
+                self._raw.bound_wait(self._context.deadline.remaining())
                 self._leftover = await self._raw.readchunk()
         data = self._leftover
         if len(data) > want:

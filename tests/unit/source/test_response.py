@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -174,12 +175,14 @@ async def test_a_source_that_keeps_stalling_times_out(
 async def test_the_total_timeout_covers_resumes(
     collect: Collect, client: SourceClient, origins: Origins, recorder: Recorder
 ) -> None:
-    # read_timeout is 5 s; the 0.3 s total budget is what ends this
+    # read_timeout is 5 s; the 0.3 s total budget is what ends this, mid-body
     blob = Blob(faults=["stall"] * 5)
     url = await serve(origins, blob)
+    started = time.monotonic()
     with pytest.raises(SourceTimeout):
         async with client.get(SourceRequest(url, timeout=0.3)) as response:
             await collect(response, bytearray())
+    assert time.monotonic() - started < 5.0  # not the read timeout
     assert len(blob.requests) == 1
 
 

@@ -18,13 +18,14 @@ on the namespace's eth0 (its upload) and on its veth in the hub (its download).
 
 For each N: (a) ``direct``: N curls, one per peer namespace, fetch the blob from the origin at
 once; (b) ``swarm``: a fresh scheduler, a fresh seed daemon and N fresh peer daemons (empty
-stores) start, then N ``dfget`` run at once, one per peer namespace. Reported per N and mode:
-each peer's completion time (from the common start to its process exit), median and slowest,
-and the origin's egress bytes: the TX byte counter of the origin namespace's eth0, read with
-``ip -s -j link show eth0`` before and after (it counts frames, so headers are included; the
-direct N=1 ratio shows that overhead for one full transfer). Swarm runs also report where the
-daemons' pieces came from (their /metrics), the sha256 of every output, and any warning or
-error line in the logs.
+stores) start, then N ``dfget -O`` run at once, one per peer namespace, each talking to its
+namespace's daemon over loopback (so the daemon puts the file in place itself, as it does for a
+local dfget). Reported per N and mode: each peer's completion time (from the common start to
+its process exit), median and slowest, and the origin's egress bytes: the TX byte counter of
+the origin namespace's eth0, read with ``ip -s -j link show eth0`` before and after (it counts
+frames, so headers are included; the direct N=1 ratio shows that overhead for one full
+transfer). Swarm runs also report where the daemons' pieces came from (their /metrics), the
+sha256 of every output, and any warning or error line in the logs.
 
 Targets (issue #4), reported, not tuned for: swarm origin egress <= 1.05 x blob for every N;
 swarm slowest peer at N=16 <= 2 x a single peer alone (direct N=1); direct N=16 is about 16x.

@@ -16,6 +16,7 @@ callers run each call inside :func:`~swarmfly.source.errors.translating_errors`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import http.client
 import socket
 import threading
@@ -251,8 +252,12 @@ def _put_request(
 ) -> None:
     connection.putrequest(method, url.raw_path_qs or "/", skip_host=True, skip_accept_encoding=True)
     names = {name.lower() for name, _ in headers}
+    if url.raw_user is not None and "authorization" not in names:
+        # Credentials in the URL (http://user:pass@host/) go as Basic auth, as aiohttp does.
+        pair = f"{url.user or ''}:{url.password or ''}".encode()
+        connection.putheader("Authorization", "Basic " + base64.b64encode(pair).decode())
     if "host" not in names:
-        connection.putheader("Host", url.raw_authority)
+        connection.putheader("Host", url.host_port_subcomponent or "")  # never the userinfo
     if "user-agent" not in names:
         connection.putheader("User-Agent", USER_AGENT)
     if "accept" not in names:

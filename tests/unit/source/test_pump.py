@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 from pathlib import Path
 
@@ -97,3 +98,25 @@ async def test_plain_http_connections_are_kept_alive(
             await response.pump(body.extend)
         assert body == DATA[:1000]
     assert len(peers) == 3 and len(set(peers)) == 1
+
+
+async def test_credentials_in_the_url_go_as_basic_auth_and_never_in_host(
+    client: SourceClient, origins: Origins
+) -> None:
+    origin = origins.new()
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.headers.get("Authorization"), request.headers.get("Host")))
+        return web.Response(body=b"ok")
+
+    origin.route("/private", handler)
+    await origins.start(origin)
+    url = origin.url("/private").replace("http://", "http://robot:s%3Acret@")
+    body = bytearray()
+    async with client.get(SourceRequest(url)) as response:
+        await response.pump(body.extend)
+    assert body == b"ok"
+    [(authorization, host)] = seen
+    assert authorization == "Basic " + base64.b64encode(b"robot:s:cret").decode()
+    assert host is not None and "robot" not in host and "@" not in host

@@ -32,6 +32,7 @@ from swarmfly.daemon.upload_limits import UploadLimits
 from swarmfly.idgen import host_id
 from swarmfly.ratelimit import RateLimiter, limiter_for
 from swarmfly.source import SourceClient
+from swarmfly.source.plain_http import PlainHTTP
 from swarmfly.storage import GarbageCollector, PieceStore
 from swarmfly.web.runner import serve_app
 from swarmfly.wire.peer_client import PieceClient
@@ -145,8 +146,11 @@ async def _open_peering(
     )
     clients = {addr: SchedulerClient(session, _http_url(addr)) for addr in config.scheduler.addrs}
     announcer = Announcer(clients, lambda: _load(limits, metrics))
+    plain = PlainHTTP()
+    stack.callback(plain.close)
     pieces = PieceClient(
         session,
+        plain,
         piece_timeout=config.download.piece_timeout.total_seconds(),
         rate_limiter=download_limiter,
     )

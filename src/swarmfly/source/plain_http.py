@@ -130,6 +130,13 @@ class PlainResponse:
         """The next bytes the network delivered; empty at the end of the body."""
         return await self.read(READ_SIZE)
 
+    async def read_all(self) -> bytes:
+        """The whole (bounded) body in one object, read on a worker thread: for a body the
+        caller holds anyway, such as a piece from a parent. Raises ``IncompleteRead`` when
+        the body ends short."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._raw.read)
+
     def abort(self) -> None:
         """Shut the socket down, so a thread blocked reading it returns now; thread-safe."""
         connection = self._connection

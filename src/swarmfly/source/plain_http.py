@@ -140,10 +140,8 @@ class PlainResponse:
     def abort(self) -> None:
         """Shut the socket down, so a thread blocked reading it returns now; thread-safe."""
         connection = self._connection
-        sock = connection.sock if connection is not None else None
-        if sock is not None:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        if connection is not None:
+            _wake_readers(connection)
 
     def release(self) -> None:
         """Keep the connection for the next request if its body was read whole, else close."""
@@ -153,10 +151,7 @@ class PlainResponse:
         if self._raw.isclosed() and not self._raw.will_close:
             self._transport.keep(self._origin, connection)
             return
-        # A thread may still be blocked reading the rest: wake it before closing under it.
-        if connection.sock is not None:
-            with suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)
+        _wake_readers(connection)  # a thread may still be reading the rest: not under it
         connection.close()
 
 
@@ -272,6 +267,13 @@ def _put_request(
     for name, value in headers:
         connection.putheader(name, value)
     connection.endheaders()
+
+
+def _wake_readers(connection: http.client.HTTPConnection) -> None:
+    """Shut the connection's socket down: a thread blocked reading it returns at once."""
+    if connection.sock is not None:
+        with suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _close_unclaimed(future: Future[PlainResponse]) -> None:

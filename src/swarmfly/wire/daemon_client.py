@@ -172,7 +172,11 @@ class DaemonClient:
 
 
 def _close(connection: http.client.HTTPConnection) -> None:
-    """Close, waking first a thread still blocked reading (a cancelled or timed-out call)."""
+    """Close, waking first a thread still blocked reading (a cancelled or timed-out call).
+
+    The same two steps as ``swarmfly.source.plain_http``'s, kept here because importing that
+    package would load aiohttp into every dfget.
+    """
     if connection.sock is not None:
         with suppress(OSError):
             connection.sock.shutdown(socket.SHUT_RDWR)

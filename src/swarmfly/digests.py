@@ -6,8 +6,11 @@ Every path that verifies content (the piece store, the proxy, ``dfget``) uses
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import xxhash
@@ -71,6 +74,50 @@ class DigestVerifier:
         actual = self._hasher.hexdigest()
         if actual != self.expected.hex:
             raise DigestMismatch(self.expected, actual)
+
+
+class DigestThread:
+    """Feeds a :class:`DigestVerifier` on a thread of its own, beside the thread that writes
+    the bytes: sha256 is the slowest step of a download, so it runs on another core.
+
+    The writer hands over the very views it wrote (no copy, no read back from the file) and
+    :meth:`update` returns at once while fewer than :attr:`keeps` views wait to be hashed; a
+    writer that outruns the hash waits there. The views must stay intact until hashed:
+    :meth:`swarmfly.source.SourceResponse.pump` with ``keeps=thread.keeps`` guarantees that.
+    """
+
+    def __init__(self, verifier: DigestVerifier, *, keeps: int = 3) -> None:
+        if keeps < 1:
+            raise ValueError("keeps must be at least 1")
+        self.verifier = verifier
+        self.keeps = keeps
+        self._slots = threading.BoundedSemaphore(keeps)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmfly-digest")
+        self._last: Future[None] | None = None
+
+    def update(self, view: memoryview) -> None:
+        """Blocking while :attr:`keeps` views wait: queue ``view`` to be hashed in turn."""
+        self._slots.acquire()
+        try:
+            self._last = self._executor.submit(self._hash, view)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _hash(self, view: memoryview) -> None:
+        try:
+            self.verifier.update(view)
+        finally:
+            self._slots.release()
+
+    async def drain(self) -> None:
+        """Wait until every view handed over so far is hashed (call once the writer stopped)."""
+        if self._last is not None:
+            await asyncio.wrap_future(self._last)
+
+    def close(self) -> None:
+        """Stop the thread once it has hashed what is queued (a few views at most)."""
+        self._executor.shutdown(wait=False)
 
 
 def piece_digest(data: bytes | memoryview) -> str:

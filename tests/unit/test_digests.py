@@ -1,8 +1,16 @@
+import asyncio
 import hashlib
+import threading
 
 import pytest
 
-from swarmfly.digests import DigestMismatch, DigestVerifier, parse_digest, piece_digest
+from swarmfly.digests import (
+    DigestMismatch,
+    DigestThread,
+    DigestVerifier,
+    parse_digest,
+    piece_digest,
+)
 from swarmfly.errors import CorruptContent, InvalidInput
 
 
@@ -34,3 +42,38 @@ def test_bad_digests(text: str) -> None:
 def test_piece_digest_is_xxh3_hex() -> None:
     assert len(piece_digest(b"x")) == 16
     assert piece_digest(b"x") != piece_digest(b"y")
+
+
+def test_a_digest_thread_holds_the_writer_once_keeps_views_wait() -> None:
+    gate = threading.Event()
+
+    class GatedVerifier(DigestVerifier):
+        def update(self, chunk: bytes | memoryview) -> None:
+            gate.wait()
+            super().update(chunk)
+
+    data = [b"a" * 10, b"b" * 10, b"c" * 10]
+    verifier = GatedVerifier(parse_digest("sha256:" + hashlib.sha256(b"".join(data)).hexdigest()))
+    thread = DigestThread(verifier, keeps=2)
+    try:
+        thread.update(memoryview(data[0]))  # being hashed, held at the gate
+        thread.update(memoryview(data[1]))  # waiting: two views kept, none hashed
+        third = threading.Thread(target=thread.update, args=(memoryview(data[2]),))
+        third.start()
+        third.join(timeout=0.2)
+        assert third.is_alive(), "a third view was taken while two were still kept"
+        gate.set()
+        third.join(timeout=10)
+        assert not third.is_alive()
+        asyncio.run(thread.drain())
+    finally:
+        gate.set()
+        thread.close()
+    verifier.verify()
+    assert verifier.size == 30
+
+
+def test_a_digest_thread_keeps_at_least_one_view() -> None:
+    verifier = DigestVerifier(parse_digest("sha256:" + hashlib.sha256(b"").hexdigest()))
+    with pytest.raises(ValueError, match="keeps"):
+        DigestThread(verifier, keeps=0)

@@ -3,24 +3,23 @@
 The bytes go from the socket to the content file on a worker thread (see
 :meth:`swarmfly.source.SourceResponse.pump` and :class:`swarmfly.storage.PieceSink`), which
 cuts them into pieces and hashes each on the way. The event loop only hears of whole pieces:
-it records each (the row after the bytes), tells the readers, and, when a whole-content
-digest is expected, has a digest thread of the download's own read the piece back from the
-page cache, so that slow hash (sha256) runs on another core beside the download instead of in
-its path (one thread per download keeps its pieces in order; downloads side by side, such as
-an image's layers, hash on as many cores as there are).
+it records each (the row after the bytes) and tells the readers. When a whole-content digest
+is expected, the writing thread also hands each run it wrote to a
+:class:`~swarmfly.digests.DigestThread`, which hashes those same buffers on another core (the
+pump leaves them intact until then): sha256 runs beside the download instead of in its path,
+and the bytes are never read back from the page cache for it. Downloads side by side, such
+as an image's layers, hash on as many cores as there are.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 
-from swarmfly.digests import DigestVerifier
+from swarmfly.digests import DigestThread, DigestVerifier
 from swarmfly.errors import UpstreamError
 from swarmfly.source import SourceResponse
-from swarmfly.storage import PieceRecord, PieceSink, PieceStore, TaskRecord
+from swarmfly.storage import PieceRecord, PieceStore, TaskRecord
 
 #: Marks the end of the landed pieces.
 _END = None
@@ -52,7 +51,7 @@ class StreamWriter:
         ``expected`` is the length the body must have, when known: the response resumes
         dropped bodies itself, so a body of another length is an upstream fault. Pieces
         that landed whole stay recorded when the body fails later (a resume needs only the
-        rest).
+        rest). With a verifier, every byte written has been fed to it when this returns.
         """
         loop = asyncio.get_running_loop()
         landed: asyncio.Queue[PieceRecord | None] = asyncio.Queue()
@@ -61,21 +60,25 @@ class StreamWriter:
             loop.call_soon_threadsafe(landed.put_nowait, piece)
 
         async with self._store.ingest(self._record.id, first_piece, on_piece) as sink:
+            digest = DigestThread(self._verifier) if self._verifier is not None else None
 
             def take(data: memoryview) -> None:  # on the writing thread
                 self._on_bytes(len(data))
                 sink.write(data)
+                if digest is not None:
+                    digest.update(data)
 
-            digest_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmfly-digest")
-            recorder = asyncio.create_task(self._record_pieces(landed, sink, digest_thread))
+            recorder = asyncio.create_task(self._record_pieces(landed, sink.stop))
             try:
-                await response.pump(take)
+                await response.pump(take, keeps=digest.keeps if digest is not None else 0)
                 if expected is not None and sink.written != expected:
                     raise UpstreamError(
                         f"the source sent {sink.written} bytes where {expected} were expected",
                         status=502,
                     )
                 sink.finish()
+                if digest is not None:
+                    await digest.drain()
             except BaseException:
                 # Record what landed whole, then report the failure itself.
                 on_piece(_END)
@@ -88,31 +91,19 @@ class StreamWriter:
                 await recorder
                 return sink.written
             finally:
-                digest_thread.shutdown(wait=False)
+                if digest is not None:
+                    digest.close()
 
     async def _record_pieces(
         self,
         landed: asyncio.Queue[PieceRecord | None],
-        sink: PieceSink,
-        digest_thread: ThreadPoolExecutor,
+        stop_writer: Callable[[BaseException], None],
     ) -> None:
-        """Record and announce each landed piece; feed the whole-content digest in order."""
-        loop = asyncio.get_running_loop()
-        verifying: deque[asyncio.Future[None]] = deque()
+        """Record and announce each landed piece, in order."""
         try:
             while (piece := await landed.get()) is not None:
                 record = await self._store.record_piece(piece)
-                if self._verifier is not None:
-                    verifying.append(
-                        loop.run_in_executor(digest_thread, sink.feed, piece, self._verifier.update)
-                    )
-                    while verifying and verifying[0].done():
-                        await verifying.popleft()
                 await self._on_piece(record)
-            while verifying:
-                await verifying.popleft()
         except BaseException as exc:
-            sink.stop(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-            # The sink's file closes after this returns: no digest read may still run.
-            await asyncio.gather(*verifying, return_exceptions=True)
+            stop_writer(exc if isinstance(exc, Exception) else asyncio.CancelledError())
             raise

@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 #: Called on a worker thread with each run of body bytes, in order; what it raises ends the pump.
 Sink = Callable[[memoryview], None]
 
-#: The pump's buffer: one per download, reused for every read.
+#: The size of each of the pump's buffers (one per download, more when the sink keeps views).
 PUMP_BUFFER_SIZE = 1 << 20
 
 #: Chunks handed to the sink's thread and not yet taken, on the event-loop path.
@@ -112,15 +112,21 @@ class SourceResponse:
             await throttle(self._context.rate_limiter, len(chunk))
             yield chunk
 
-    async def pump(self, sink: Sink) -> None:
+    async def pump(self, sink: Sink, *, keeps: int = 0) -> None:
         """Hand the whole window to ``sink``, in order, resumed across drops as
         :meth:`iter_chunks` is; returns at its end.
 
         From a plain ``http://`` source without a rate limit, one worker thread reads the
-        socket into a reused buffer and calls ``sink`` itself, so the bytes never pass through
+        socket into reused buffers and calls ``sink`` itself, so the bytes never pass through
         the event loop. Otherwise chunks are read here and ``sink`` runs on a thread of its
         own, a few chunks behind. ``sink`` is never called again once this returns or raises.
+
+        The view ``sink`` gets is valid until ``sink`` has been called ``keeps`` more times:
+        a sink that hands the bytes on to another thread (a digest) keeps up to ``keeps``
+        views without copying them, and waits before it takes one more.
         """
+        if keeps < 0:
+            raise ValueError("keeps must not be negative")
         failures = 0
         progress = self._position
         while self._end is None or self._position < self._end:
@@ -130,7 +136,10 @@ class SourceResponse:
                 raw = self._raw
                 fast = self._context.rate_limiter is None and not self._leftover
                 if isinstance(raw, PlainResponse) and fast:
-                    await _on_thread(raw.executor, self._pump_blocking, raw, sink, raw.abort)
+                    buffers = keeps + 1
+                    await _on_thread(
+                        raw.executor, self._pump_blocking, raw, sink, buffers, raw.abort
+                    )
                 else:
                     await self._pump_chunks(sink)
                 return
@@ -142,10 +151,14 @@ class SourceResponse:
                 progress = self._position
                 await self._wait_to_resume(exc, failures)
 
-    def _pump_blocking(self, raw: PlainResponse, sink: Sink) -> None:
-        """On a worker thread: the wire into ``sink`` until the window's end."""
-        buffer = memoryview(bytearray(PUMP_BUFFER_SIZE))
+    def _pump_blocking(self, raw: PlainResponse, sink: Sink, buffers: int) -> None:
+        """On a worker thread: the wire into ``sink`` until the window's end, reading into
+        ``buffers`` buffers in turn (the oldest view the sink may keep is the one it got
+        ``buffers - 1`` calls ago)."""
+        ring = [memoryview(bytearray(PUMP_BUFFER_SIZE)) for _ in range(buffers)]
+        turn = 0
         while self._end is None or self._position < self._end:
+            buffer = ring[turn]
             want = len(buffer)
             if self._end is not None:
                 want = min(want, self._end - self._position)
@@ -162,6 +175,7 @@ class SourceResponse:
             self._position += got
             if not skipping:
                 sink(buffer[:got])
+                turn = (turn + 1) % buffers
 
     async def _pump_chunks(self, sink: Sink) -> None:
         """Read chunks on the loop; ``sink`` takes them in order on one thread of its own."""
@@ -308,14 +322,15 @@ def _same(now: object | None, before: object | None) -> bool:
 
 async def _on_thread(
     executor: ThreadPoolExecutor,
-    work: Callable[[PlainResponse, Sink], None],
+    work: Callable[[PlainResponse, Sink, int], None],
     raw: PlainResponse,
     sink: Sink,
+    buffers: int,
     interrupt: Callable[[], None],
 ) -> None:
     """Run ``work`` on ``executor``; if the caller is cancelled, ``interrupt`` it and wait
     until the thread has stopped, so nothing touches ``sink`` after the cancellation."""
-    future = asyncio.get_running_loop().run_in_executor(executor, work, raw, sink)
+    future = asyncio.get_running_loop().run_in_executor(executor, work, raw, sink, buffers)
     try:
         await asyncio.shield(future)
     except asyncio.CancelledError:

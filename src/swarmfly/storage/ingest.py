@@ -11,11 +11,10 @@ its bytes. Memory stays at the caller's buffer whatever the size.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from swarmfly.digests import new_piece_hasher
-from swarmfly.storage.content import CHUNK_SIZE, pwrite_all, translated_os_errors
+from swarmfly.storage.content import pwrite_all, translated_os_errors
 from swarmfly.storage.errors import InvalidPiece
 from swarmfly.storage.records import PieceRecord, TaskRecord
 
@@ -42,7 +41,6 @@ class PieceSink:
         self._filled = 0
         self._hasher = new_piece_hasher()
         self._stopped: BaseException | None = None
-        self._feed_buffer: memoryview | None = None
 
     def write(self, data: memoryview) -> None:
         """pwrite ``data`` right after the previous run, and cut it into pieces."""
@@ -74,23 +72,6 @@ class PieceSink:
     def stop(self, reason: BaseException) -> None:
         """Make the next :meth:`write` raise ``reason``: whoever consumes the pieces failed."""
         self._stopped = reason
-
-    def feed(self, piece: PieceRecord, update: Callable[[memoryview], None]) -> None:
-        """Blocking: read ``piece`` back from the file (the page cache, just written) into
-        ``update``, a chunk at a time; for a whole-content digest computed off the writer's
-        thread. Called from one thread at a time."""
-        if self._feed_buffer is None:
-            self._feed_buffer = memoryview(bytearray(CHUNK_SIZE))
-        buffer = self._feed_buffer
-        offset, left = piece.offset, piece.length
-        with translated_os_errors(f"task {self.task_id}"):
-            while left:
-                got = os.preadv(self._fd, [buffer[: min(left, len(buffer))]], offset)
-                if not got:
-                    raise InvalidPiece(f"piece {piece.number} of task {self.task_id} is short")
-                update(buffer[:got])
-                offset += got
-                left -= got
 
     def _emit(self) -> None:
         piece = PieceRecord(

@@ -99,16 +99,3 @@ async def test_a_piece_is_not_recorded_for_a_task_no_longer_running(store: Piece
     await store.fail_task(TID)
     with pytest.raises(TaskNotRunning):
         await store.record_piece(landed[0])
-
-
-async def test_feed_reads_a_piece_back_from_the_file(store: PieceStore) -> None:
-    data = content("feed", 6 * KIB)
-    await start_task(store, TID, content_length=len(data), piece_length=4 * KIB)
-    landed: list[PieceRecord] = []
-    seen = bytearray()
-    async with store.ingest(TID, 0, landed.append) as sink:
-        sink.write(memoryview(data))
-        sink.finish()
-        for piece in landed:
-            sink.feed(piece, seen.extend)
-    assert seen == data

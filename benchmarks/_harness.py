@@ -156,6 +156,19 @@ def free_page_cache() -> None:
         print(f"(page cache not dropped: {exc.strerror}; expect noisier figures)", file=sys.stderr)
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (every process, the kernel's threads too):
+    the difference across a timed run is what the run cost, wherever it ran."""
+    return cpu_ticks()[0] / os.sysconf("SC_CLK_TCK")
+
+
 def delete_task(control: int, task_id: str) -> None:
     request = urllib.request.Request(
         f"http://127.0.0.1:{control}/api/v1/tasks/{task_id}", method="DELETE"

@@ -8,14 +8,25 @@ An OCI image of random layers (``tests/support/images.py``) is pushed with skope
 with it) and one seed-peer daemon run as processes with default settings, as in production
 (the scheduler's claim waits at the manager, so a job starts the moment it is posted).
 
+Each run times, one after the other (runs interleaved, so that a host that slows down
+slows all three alike):
+
 1. curl: the image's blobs (config and layers) straight from the registry, all at once
    (``curl --parallel``), written to files on the same disk as the seed peer's store.
-2. preheat: ``POST /oapi/v1/jobs`` (the README's body) until the job is SUCCESS, observed
+2. curl, verified: the same, each blob piped through ``openssl dgst -sha256`` (OpenSSL's
+   SHA-NI code, as fast a sha256 as this machine has) and checked against its digest, as a
+   client that trusts nothing it pulls (containerd) must.
+3. preheat: ``POST /oapi/v1/jobs`` (the README's body) until the job is SUCCESS, observed
    when the manager logs ``job finished`` (then confirmed with a GET); every run uses a fresh
-   seed peer with an empty store. Dirty pages are flushed before each timed run of either.
-3. ``GET /oapi/v1/jobs/{id}`` (the finished job, as Harbor polls it) from ``--clients``
-   concurrent aiohttp clients, each on its own keep-alive connection, for ``--poll-seconds``:
-   requests/s, p50/p99 latency, and every answer that was not a 200.
+   seed peer with an empty store, and the previous run's blobs are removed first.
+
+Dirty pages are flushed before each timed step. For each, the CPU time the whole machine
+spent (every process and kernel thread) is recorded too, and so is the time sha256 of the
+image's bytes takes on one core: on loopback the runs are bound by CPU, not by a network.
+
+Finally ``GET /oapi/v1/jobs/{id}`` (the finished job, as Harbor polls it) from ``--clients``
+concurrent aiohttp clients, each on its own keep-alive connection, for ``--poll-seconds``:
+requests/s, p50/p99 latency, and every answer that was not a 200.
 
 Targets: preheat <= 1.2x curl; no answer but 200 under polling. JSON on stdout and in
 benchmarks/results/preheat.json; a PNG in benchmarks/results/preheat.png.
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import shutil
 import subprocess
@@ -34,6 +46,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +56,7 @@ import uvloop
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test suite's builders and process harness
 
-from _harness import emit, free_page_cache, median  # noqa: E402
+from _harness import busy_cpu_seconds, emit, free_page_cache, median  # noqa: E402
 from tests.support import skopeo  # noqa: E402
 from tests.support.images import Image, OciLayout, random_layer  # noqa: E402
 from tests.support.manager import write_manager_yaml  # noqa: E402
@@ -87,21 +100,75 @@ async def create_token(manager_yaml: Path) -> str:
     return out.decode().strip()
 
 
-def curl_blobs(registry: Registry, image: Image, out_dir: Path) -> float:
-    """Seconds for curl to fetch every blob at once to files (removed, and disks synced, first)."""
+@dataclass
+class Timed:
+    seconds: float
+    cpu_seconds: float  # the whole machine's busy time over those seconds
+
+
+def _prepare(image: Image, out_dir: Path) -> None:
+    """Remove the previous run's files and flush dirty pages, so each run starts alike."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    args = ["curl", "-sf", "--parallel", "--parallel-max", "8"]
     for blob in image.blobs:
-        target = out_dir / blob.hex
-        target.unlink(missing_ok=True)
-        args += ["-o", str(target), f"{registry.url}/v2/{REPOSITORY}/blobs/{blob.digest}"]
+        (out_dir / blob.hex).unlink(missing_ok=True)
     os.sync()
-    start = time.perf_counter()
-    subprocess.run(args, check=True)
-    elapsed = time.perf_counter() - start
+
+
+def _check_sizes(image: Image, out_dir: Path) -> None:
     for blob in image.blobs:
         if (out_dir / blob.hex).stat().st_size != blob.size:
             raise RuntimeError(f"curl fetched a short {blob.digest}")
+
+
+def blob_url(registry: Registry, digest: str) -> str:
+    return f"{registry.url}/v2/{REPOSITORY}/blobs/{digest}"
+
+
+def curl_blobs(registry: Registry, image: Image, out_dir: Path) -> Timed:
+    """curl fetching every blob at once to files."""
+    _prepare(image, out_dir)
+    args = ["curl", "-sf", "--no-progress-meter", "--parallel", "--parallel-max", "8"]
+    for blob in image.blobs:
+        args += ["-o", str(out_dir / blob.hex), blob_url(registry, blob.digest)]
+    cpu, start = busy_cpu_seconds(), time.perf_counter()
+    subprocess.run(args, check=True)
+    timed = Timed(time.perf_counter() - start, busy_cpu_seconds() - cpu)
+    _check_sizes(image, out_dir)
+    return timed
+
+
+def curl_blobs_verified(registry: Registry, image: Image, out_dir: Path) -> Timed:
+    """curl fetching every blob at once to files, each hashed on the way and checked."""
+    _prepare(image, out_dir)
+    script = 'set -o pipefail; curl -sf "$1" | tee "$2" | openssl dgst -sha256 -r'
+    cpu, start = busy_cpu_seconds(), time.perf_counter()
+    commands = [
+        ["bash", "-c", script, "curl", blob_url(registry, blob.digest), str(out_dir / blob.hex)]
+        for blob in image.blobs
+    ]
+    pipelines = [subprocess.Popen(command, stdout=subprocess.PIPE) for command in commands]
+    outputs = [pipeline.communicate()[0].decode() for pipeline in pipelines]
+    timed = Timed(time.perf_counter() - start, busy_cpu_seconds() - cpu)
+    for blob, pipeline, output in zip(image.blobs, pipelines, outputs, strict=True):
+        if pipeline.returncode != 0 or output.split()[0] != blob.hex:
+            raise RuntimeError(f"verified curl of {blob.digest} failed: {output!r}")
+    _check_sizes(image, out_dir)
+    return timed
+
+
+def sha256_one_core(image: Image, out_dir: Path) -> float:
+    """Seconds hashlib's sha256 (OpenSSL) takes over every blob's bytes, cached, on one core."""
+    buffer = memoryview(bytearray(1 << 20))
+    elapsed = 0.0
+    for blob in image.blobs:
+        hasher = hashlib.sha256()
+        with open(out_dir / blob.hex, "rb", buffering=0) as file:
+            while got := file.readinto(buffer):
+                start = time.perf_counter()
+                hasher.update(buffer[:got])
+                elapsed += time.perf_counter() - start
+        if hasher.hexdigest() != blob.hex:
+            raise RuntimeError(f"{blob.digest} does not hash to its digest")
     return elapsed
 
 
@@ -117,7 +184,7 @@ async def preheat_once(
     base = f"http://127.0.0.1:{manager.port('port')}/oapi/v1/jobs"
     body = {"type": "preheat", "args": {"type": "image", "url": url}}
     os.sync()
-    start = time.perf_counter()
+    cpu, start = busy_cpu_seconds(), time.perf_counter()
     async with session.post(base, json=body, headers=headers) as response:
         job = await response.json()
         if response.status != 200:
@@ -127,6 +194,7 @@ async def preheat_once(
     claimed = time.perf_counter() - start
     await manager.wait_for_line(rf'msg="job finished" job_id={job_id}\b', JOB_DEADLINE)
     elapsed = time.perf_counter() - start
+    cpu = busy_cpu_seconds() - cpu
     async with session.get(f"{base}/{job_id}", headers=headers) as response:
         job = await response.json()
     if job["state"] != "SUCCESS":
@@ -139,7 +207,7 @@ async def preheat_once(
     ]
     if sorted(done) != sorted(blob.hex for blob in image.blobs):
         raise RuntimeError(f"job {job_id} succeeded without every blob: {done}")
-    return {"job_id": job_id, "seconds": elapsed, "claimed_after_s": claimed}
+    return {"job_id": job_id, "seconds": elapsed, "cpu_seconds": cpu, "claimed_after_s": claimed}
 
 
 async def poll_load(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
@@ -216,10 +284,13 @@ async def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         scheduler_addr = f"127.0.0.1:{scheduler.port('port')}"
         url = f"{registry.url}/v2/{REPOSITORY}/manifests/{TAG}"
 
-        curl = [curl_blobs(registry, image, root / "curl") for _ in range(args.runs)]
+        curl: list[Timed] = []
+        verified: list[Timed] = []
         preheats = []
         session = await stack.enter_async_context(aiohttp.ClientSession())
         for run in range(args.runs):
+            curl.append(curl_blobs(registry, image, root / "curl"))
+            verified.append(curl_blobs_verified(registry, image, root / "curl"))
             name = f"seed-{run}"
             seed_yaml = daemon_config(
                 root / name, seedPeer={"enable": True}, scheduler={"addrs": [scheduler_addr]}
@@ -235,10 +306,12 @@ async def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
             # As curl's files are, the last run's blobs are removed before the next: each
             # run writes into page cache that was freed, not into memory never used before.
             shutil.rmtree(root / name)
+        sha256_s = median([sha256_one_core(image, root / "curl") for _ in range(args.runs)])
         job_url = f"http://127.0.0.1:{manager.port('port')}/oapi/v1/jobs/{preheats[-1]['job_id']}"
         polls = await poll_load(job_url, token, args.clients, args.poll_seconds)
 
-    curl_s = median(curl)
+    curl_s = median([run.seconds for run in curl])
+    verified_s = median([run.seconds for run in verified])
     preheat_s = median([run["seconds"] for run in preheats])
     return {
         "image": {
@@ -249,15 +322,25 @@ async def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         },
         "runs": args.runs,
         "seconds": {
-            "curl_direct_parallel": [round(s, 3) for s in curl],
+            "curl_direct_parallel": [round(run.seconds, 3) for run in curl],
+            "curl_verified_parallel": [round(run.seconds, 3) for run in verified],
             "preheat_post_to_success": [round(run["seconds"], 3) for run in preheats],
             "preheat_claimed_after": [round(run["claimed_after_s"], 3) for run in preheats],
         },
+        "machine_cpu_seconds": {
+            "cores": os.cpu_count(),
+            "curl_direct_parallel": [round(run.cpu_seconds, 2) for run in curl],
+            "curl_verified_parallel": [round(run.cpu_seconds, 2) for run in verified],
+            "preheat_post_to_success": [round(run["cpu_seconds"], 2) for run in preheats],
+            "sha256_of_the_image_one_core": round(sha256_s, 3),
+        },
         "throughput_mib_s": {
             "curl_direct_parallel": round(total / MIB / curl_s, 1),
+            "curl_verified_parallel": round(total / MIB / verified_s, 1),
             "preheat": round(total / MIB / preheat_s, 1),
         },
         "ratio_preheat_vs_curl": round(preheat_s / curl_s, 3),
+        "ratio_preheat_vs_curl_verified": round(preheat_s / verified_s, 3),
         "job_polls": polls,
         "config": {"scheduler.manager.claimInterval": "1s (default)", "seed peers": 1},
         "targets": {"ratio_preheat_vs_curl": "<= 1.2", "job_polls.non_200": "== 0"},
@@ -272,10 +355,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
     seconds = {
-        "curl (parallel)": median(results["seconds"]["curl_direct_parallel"]),
-        "preheat POST→SUCCESS": median(results["seconds"]["preheat_post_to_success"]),
+        "curl": median(results["seconds"]["curl_direct_parallel"]),
+        "curl + sha256": median(results["seconds"]["curl_verified_parallel"]),
+        "preheat\nPOST→SUCCESS": median(results["seconds"]["preheat_post_to_success"]),
     }
-    bars = left.bar(list(seconds), list(seconds.values()), color=["#888888", "#3b7dd8"])
+    colors = ["#888888", "#bbbbbb", "#3b7dd8"]
+    bars = left.bar(list(seconds), list(seconds.values()), color=colors)
     left.bar_label(bars, fmt="%.2f s")
     mib = results["image"]["total_bytes"] / MIB
     left.set_title(f"{mib:.0f} MiB image, {results['image']['blobs']} blobs, loopback")

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _harness import emit, make_file
+from _harness import cpu_ticks, emit, make_file
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NET = "10.231.0"
@@ -107,13 +107,6 @@ def preflight() -> None:
             problems.append(f"'{tool}' not found on PATH (apt-get install iproute2 curl)")
     if problems:
         raise SystemExit("bench_swarm: " + "; ".join(problems))
-
-
-def cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
 
 
 @dataclass

@@ -117,3 +117,5 @@ def setup_logging(level: str = "info", fmt: str = "logfmt", stream: TextIO | Non
     )
     # aiosqlite logs every statement with its parameters at debug: noise, and secrets.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at info on every start; its migration lines stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

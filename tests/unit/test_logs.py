@@ -31,3 +31,13 @@ def test_logfmt_and_json_carry_extra_fields() -> None:
     record = json.loads(stream.getvalue())
     assert record["msg"] == "ready" and record["control_port"] == 4003
     setup_logging("warning")
+
+
+def test_alembic_plugin_chatter_is_quiet_but_migrations_are_logged() -> None:
+    stream = io.StringIO()
+    setup_logging("info", "logfmt", stream)
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.types")
+    logging.getLogger("alembic.runtime.migration").info("Running upgrade  -> 0001")
+    setup_logging("warning")
+    assert "setup plugin" not in stream.getvalue()
+    assert "Running upgrade" in stream.getvalue()

@@ -169,6 +169,34 @@ def busy_cpu_seconds() -> float:
     return cpu_ticks()[0] / os.sysconf("SC_CLK_TCK")
 
 
+@contextmanager
+def limited_replies(port: int, gbit: float) -> Iterator[None]:
+    """Inside the block, what a server on loopback ``port`` sends goes at most ``gbit``
+    Gbit/s, as over a real link; everything else on loopback is left alone (root only).
+
+    An htb qdisc on ``lo``: the server's packets (source port ``port``) go to a class of that
+    rate, the rest to one of 100 Gbit/s. Removed when the block exits, however it exits.
+    """
+    rate = f"{gbit:g}gbit"
+
+    def tc(*args: str) -> None:
+        done = subprocess.run(["tc", *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"tc {' '.join(args)}: {done.stderr.strip()}")
+
+    tc("qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "20")
+    try:
+        tc("class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb",
+           "rate", rate, "burst", "4mb", "cburst", "4mb")  # fmt: skip
+        tc("class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb",
+           "rate", "100gbit", "burst", "4mb")  # fmt: skip
+        tc("filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1",
+           "u32", "match", "ip", "sport", str(port), "0xffff", "flowid", "1:10")  # fmt: skip
+        yield
+    finally:
+        tc("qdisc", "del", "dev", "lo", "root")
+
+
 def delete_task(control: int, task_id: str) -> None:
     request = urllib.request.Request(
         f"http://127.0.0.1:{control}/api/v1/tasks/{task_id}", method="DELETE"

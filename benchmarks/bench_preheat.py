@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_preheat.py [--layers-mib 64,256,280] [--runs 1]
                                                  [--clients 100] [--poll-seconds 30]
+                                                 [--link-gbit 5,10]
 
 An OCI image of random layers (``tests/support/images.py``) is pushed with skopeo to Debian's
 ``docker-registry``. A real ``swarmfly manager`` (SQLite), ``swarmfly scheduler`` (registered
@@ -24,9 +25,13 @@ Dirty pages are flushed before each timed step. For each, the CPU time the whole
 spent (every process and kernel thread) is recorded too, and so is the time sha256 of the
 image's bytes takes on one core: on loopback the runs are bound by CPU, not by a network.
 
-Finally ``GET /oapi/v1/jobs/{id}`` (the finished job, as Harbor polls it) from ``--clients``
+Then ``GET /oapi/v1/jobs/{id}`` (the finished job, as Harbor polls it) from ``--clients``
 concurrent aiohttp clients, each on its own keep-alive connection, for ``--poll-seconds``:
 requests/s, p50/p99 latency, and every answer that was not a 200.
+
+With ``--link-gbit 5,10``, the same rounds run again with what the registry sends limited to
+each rate (an htb class on ``lo`` for the registry's port; nothing else is slowed), as when
+the registry is across a real network rather than in the same memory.
 
 Targets: preheat <= 1.2x curl; no answer but 200 under polling. JSON on stdout and in
 benchmarks/results/preheat.json; a PNG in benchmarks/results/preheat.png.
@@ -56,7 +61,13 @@ import uvloop
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test suite's builders and process harness
 
-from _harness import busy_cpu_seconds, emit, free_page_cache, median  # noqa: E402
+from _harness import (  # noqa: E402
+    busy_cpu_seconds,
+    emit,
+    free_page_cache,
+    limited_replies,
+    median,
+)
 from tests.support import skopeo  # noqa: E402
 from tests.support.images import Image, OciLayout, random_layer  # noqa: E402
 from tests.support.manager import write_manager_yaml  # noqa: E402
@@ -251,12 +262,85 @@ async def poll_load(url: str, token: str, clients: int, seconds: float) -> dict[
     }
 
 
+@dataclass
+class Stack:
+    """What every timed run uses: the registry with the image, manager, scheduler, a token."""
+
+    root: Path
+    image: Image
+    registry: Registry
+    manager: Process
+    scheduler: Process
+    session: aiohttp.ClientSession
+    token: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.registry.url}/v2/{REPOSITORY}/manifests/{TAG}"
+
+    async def preheat_with_a_fresh_seed(self, name: str) -> dict[str, Any]:
+        scheduler_addr = f"127.0.0.1:{self.scheduler.port('port')}"
+        seed_yaml = daemon_config(
+            self.root / name, seedPeer={"enable": True}, scheduler={"addrs": [scheduler_addr]}
+        )
+        seed = await start_process(
+            name, ["daemon", "--config", str(seed_yaml)], self.root / f"{name}.log"
+        )
+        async with running(seed):
+            await self.scheduler.wait_for_line(
+                rf'msg="host registered" host_id=127\.0\.0\.1-{name}-seed\b', 30
+            )
+            result = await preheat_once(
+                self.session, self.manager, self.scheduler, self.token, self.url, self.image
+            )
+        # As curl's files are, the last run's blobs are removed before the next: each run
+        # writes into page cache that was freed, not into memory never used before.
+        shutil.rmtree(self.root / name)
+        return result
+
+    async def series(self, label: str, runs: int) -> dict[str, Any]:
+        """``runs`` rounds of curl, verified curl and a preheat, interleaved."""
+        curl: list[Timed] = []
+        verified: list[Timed] = []
+        preheats: list[dict[str, Any]] = []
+        for run in range(runs):
+            curl.append(curl_blobs(self.registry, self.image, self.root / "curl"))
+            verified.append(curl_blobs_verified(self.registry, self.image, self.root / "curl"))
+            preheats.append(await self.preheat_with_a_fresh_seed(f"seed-{label}-{run}"))
+        total = sum(blob.size for blob in self.image.blobs)
+        curl_s = median([run.seconds for run in curl])
+        verified_s = median([run.seconds for run in verified])
+        preheat_s = median([run["seconds"] for run in preheats])
+        return {
+            "seconds": {
+                "curl_direct_parallel": [round(run.seconds, 3) for run in curl],
+                "curl_verified_parallel": [round(run.seconds, 3) for run in verified],
+                "preheat_post_to_success": [round(run["seconds"], 3) for run in preheats],
+                "preheat_claimed_after": [round(run["claimed_after_s"], 3) for run in preheats],
+            },
+            "machine_cpu_seconds": {
+                "cores": os.cpu_count(),
+                "curl_direct_parallel": [round(run.cpu_seconds, 2) for run in curl],
+                "curl_verified_parallel": [round(run.cpu_seconds, 2) for run in verified],
+                "preheat_post_to_success": [round(run["cpu_seconds"], 2) for run in preheats],
+            },
+            "throughput_mib_s": {
+                "curl_direct_parallel": round(total / MIB / curl_s, 1),
+                "curl_verified_parallel": round(total / MIB / verified_s, 1),
+                "preheat": round(total / MIB / preheat_s, 1),
+            },
+            "ratio_preheat_vs_curl": round(preheat_s / curl_s, 3),
+            "ratio_preheat_vs_curl_verified": round(preheat_s / verified_s, 3),
+            "last_job_id": preheats[-1]["job_id"],
+        }
+
+
 async def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     layers_mib = [int(size) for size in args.layers_mib.split(",")]
+    links = [float(rate) for rate in args.link_gbit.split(",")] if args.link_gbit else []
     began = time.perf_counter()
     layout, image = build_image(root, layers_mib)
     build_s = time.perf_counter() - began
-    total = sum(blob.size for blob in image.blobs)
     async with AsyncExitStack() as stack:
         registry = await start_registry(root / "registry", root / "registry" / "storage")
         stack.push_async_callback(registry.stop)
@@ -281,67 +365,30 @@ async def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         await scheduler.wait_for_line('msg="registered with the manager"', 30)
-        scheduler_addr = f"127.0.0.1:{scheduler.port('port')}"
-        url = f"{registry.url}/v2/{REPOSITORY}/manifests/{TAG}"
-
-        curl: list[Timed] = []
-        verified: list[Timed] = []
-        preheats = []
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        for run in range(args.runs):
-            curl.append(curl_blobs(registry, image, root / "curl"))
-            verified.append(curl_blobs_verified(registry, image, root / "curl"))
-            name = f"seed-{run}"
-            seed_yaml = daemon_config(
-                root / name, seedPeer={"enable": True}, scheduler={"addrs": [scheduler_addr]}
-            )
-            seed = await start_process(
-                name, ["daemon", "--config", str(seed_yaml)], root / f"{name}.log"
-            )
-            async with running(seed):
-                await scheduler.wait_for_line(
-                    rf'msg="host registered" host_id=127\.0\.0\.1-{name}-seed\b', 30
-                )
-                preheats.append(await preheat_once(session, manager, scheduler, token, url, image))
-            # As curl's files are, the last run's blobs are removed before the next: each
-            # run writes into page cache that was freed, not into memory never used before.
-            shutil.rmtree(root / name)
-        sha256_s = median([sha256_one_core(image, root / "curl") for _ in range(args.runs)])
-        job_url = f"http://127.0.0.1:{manager.port('port')}/oapi/v1/jobs/{preheats[-1]['job_id']}"
-        polls = await poll_load(job_url, token, args.clients, args.poll_seconds)
+        bench = Stack(root, image, registry, manager, scheduler, session, token)
 
-    curl_s = median([run.seconds for run in curl])
-    verified_s = median([run.seconds for run in verified])
-    preheat_s = median([run["seconds"] for run in preheats])
+        results = await bench.series("loopback", args.runs)
+        sha256_s = median([sha256_one_core(image, root / "curl") for _ in range(args.runs)])
+        results["machine_cpu_seconds"]["sha256_of_the_image_one_core"] = round(sha256_s, 3)
+        job_url = f"http://127.0.0.1:{manager.port('port')}/oapi/v1/jobs/{results['last_job_id']}"
+        polls = await poll_load(job_url, token, args.clients, args.poll_seconds)
+        limited: dict[str, Any] = {}
+        for gbit in links:
+            with limited_replies(registry.port, gbit):
+                limited[f"{gbit:g}gbit"] = await bench.series(f"{gbit:g}gbit", args.runs)
+
     return {
         "image": {
             "layers_mib": layers_mib,
             "blobs": len(image.blobs),
-            "total_bytes": total,
+            "total_bytes": sum(blob.size for blob in image.blobs),
             "build_seconds": round(build_s, 1),
         },
         "runs": args.runs,
-        "seconds": {
-            "curl_direct_parallel": [round(run.seconds, 3) for run in curl],
-            "curl_verified_parallel": [round(run.seconds, 3) for run in verified],
-            "preheat_post_to_success": [round(run["seconds"], 3) for run in preheats],
-            "preheat_claimed_after": [round(run["claimed_after_s"], 3) for run in preheats],
-        },
-        "machine_cpu_seconds": {
-            "cores": os.cpu_count(),
-            "curl_direct_parallel": [round(run.cpu_seconds, 2) for run in curl],
-            "curl_verified_parallel": [round(run.cpu_seconds, 2) for run in verified],
-            "preheat_post_to_success": [round(run["cpu_seconds"], 2) for run in preheats],
-            "sha256_of_the_image_one_core": round(sha256_s, 3),
-        },
-        "throughput_mib_s": {
-            "curl_direct_parallel": round(total / MIB / curl_s, 1),
-            "curl_verified_parallel": round(total / MIB / verified_s, 1),
-            "preheat": round(total / MIB / preheat_s, 1),
-        },
-        "ratio_preheat_vs_curl": round(preheat_s / curl_s, 3),
-        "ratio_preheat_vs_curl_verified": round(preheat_s / verified_s, 3),
+        **results,
         "job_polls": polls,
+        "registry_link_limited": limited,
         "config": {"scheduler.manager.claimInterval": "1s (default)", "seed peers": 1},
         "targets": {"ratio_preheat_vs_curl": "<= 1.2", "job_polls.non_200": "== 0"},
     }
@@ -353,7 +400,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    limited = results["registry_link_limited"]
+    panels = 3 if limited else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.5))
+    left, right = axes[0], axes[-1]
     seconds = {
         "curl": median(results["seconds"]["curl_direct_parallel"]),
         "curl + sha256": median(results["seconds"]["curl_verified_parallel"]),
@@ -365,6 +415,27 @@ def plot(results: dict[str, Any], path: Path) -> None:
     mib = results["image"]["total_bytes"] / MIB
     left.set_title(f"{mib:.0f} MiB image, {results['image']['blobs']} blobs, loopback")
     left.set_ylabel("seconds")
+    if limited:
+        middle = axes[1]
+        names = list(limited)
+        width = 0.38
+        for offset, (key, label, color) in enumerate(
+            [
+                ("curl_direct_parallel", "curl", "#888888"),
+                ("preheat_post_to_success", "preheat", "#3b7dd8"),
+            ]
+        ):
+            values = [median(limited[name]["seconds"][key]) for name in names]
+            xs = [i + (offset - 0.5) * width for i in range(len(names))]
+            bars = middle.bar(xs, values, width, label=label, color=color)
+            middle.bar_label(bars, fmt="%.2f s")
+        middle.set_xticks(range(len(names)))
+        middle.set_xticklabels(
+            [f"{name}\n{limited[name]['ratio_preheat_vs_curl']:.2f}×" for name in names]
+        )
+        middle.set_title("registry answers limited to a link rate")
+        middle.set_ylabel("seconds")
+        middle.legend()
     polls = results["job_polls"]
     latency = {"p50": polls["p50_ms"], "p99": polls["p99_ms"]}
     bars = right.bar(list(latency), list(latency.values()), color="#3b7dd8")
@@ -385,6 +456,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--link-gbit",
+        default="",
+        help="also run with the registry's answers limited to these rates (Gbit/s, e.g. 5,10)",
+    )
     parser.add_argument(
         "--keep", type=Path, default=None, help="work (and leave the logs) in this directory"
     )

@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import require_binary, require_root
 from tests.support import skopeo
 from tests.support.containerd import Containerd
+from tests.support.fake_registry import FakeRegistry, running_fake_registry
 from tests.support.images import Image, ImageIndex, OciLayout, random_layer, text_layer
 from tests.support.processes import Process, daemon_config, start_process
 from tests.support.registry import (
@@ -166,6 +167,15 @@ async def registry(start_test_registry: StartRegistry) -> Registry:
 async def auth_registry(start_test_registry: StartRegistry) -> Registry:
     """A registry with htpasswd basic auth (``CREDENTIALS``) holding the image set."""
     return await start_test_registry("auth-registry", credentials=CREDENTIALS)
+
+
+@pytest.fixture
+async def fake_registry(images: ImageSet) -> AsyncIterator[FakeRegistry]:
+    """The small image from a registry of our own, whose blobs can be made to go wrong
+    (``faults``): for the failures Debian's registry never produces."""
+    async with running_fake_registry(images.layout) as fake:
+        fake.publish(SMALL_REPOSITORY, TAG, images.small)
+        yield fake
 
 
 @pytest.fixture

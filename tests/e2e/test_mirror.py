@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -33,7 +32,7 @@ from tests.support.containerd import (
     registry_mirror_hosts,
     write_hosts_toml,
 )
-from tests.support.fake_registry import BlobFault, FakeRegistry, running_fake_registry
+from tests.support.fake_registry import BlobFault, FakeRegistry
 from tests.support.images import Blob, Image
 from tests.support.metrics import scrape
 from tests.support.processes import Process
@@ -271,13 +270,6 @@ async def test_private_registry_through_the_mirror_refuses_anonymous_store_hits(
     await auth_registry.barrier()
     sent = sum(r.written for r in auth_registry.blob_gets(layer.digest))
     assert sent == layer.size, "the store, not the registry, served the second read"
-
-
-@pytest.fixture
-async def fake_registry(images: ImageSet) -> AsyncIterator[FakeRegistry]:
-    async with running_fake_registry(images.layout) as fake:
-        fake.publish(SMALL_REPOSITORY, TAG, images.small)
-        yield fake
 
 
 async def get_through_proxy(daemon: Process, registry_host: str, blob: Blob) -> tuple[int, str]:

@@ -43,10 +43,12 @@ from tests.e2e.test_mirror import (
     assert_committed_and_intact,
     proxy_host,
     proxy_url,
+    task_state,
 )
 from tests.integration.conftest import run_cli
 from tests.support.commands import run
 from tests.support.containerd import Containerd, CtrResult, default_mirror_hosts
+from tests.support.fake_registry import BlobFault, FakeRegistry
 from tests.support.images import Blob, Image
 from tests.support.manager import write_manager_yaml
 from tests.support.openapi import OpenApi, failure_tasks, job_errors, success_tasks
@@ -465,6 +467,31 @@ async def test_an_unknown_tag_fails_the_job_with_manifest_unknown(
     job = await stack.wait_job(created["id"])
     assert job["state"] == "FAILURE", json.dumps(job, indent=1)
     assert "manifest unknown" in job_errors(job).lower(), job_errors(job)
+
+
+async def test_a_blob_that_fails_its_digest_fails_the_job_and_is_not_kept(
+    fake_registry: FakeRegistry, start_stack: StartStack, images: ImageSet
+) -> None:
+    # 64 MiB, one byte flipped in the middle: the seed has stored (and announced) most of its
+    # pieces before the whole-content sha256 can tell.
+    layer = images.small.layers[1]
+    fake_registry.faults[layer.digest] = BlobFault(corrupt=True)
+    stack = await start_stack()
+    created = await stack.preheat(
+        {"type": "image", "url": manifest_url(fake_registry.host, SMALL_REPOSITORY)}
+    )
+    job = await stack.wait_job(created["id"])
+    assert job["state"] == "FAILURE", json.dumps(job, indent=1)
+    [failed] = failure_tasks(job)
+    assert failed["task_id"] == layer.hex, failed
+    assert f"digest mismatch: expected {layer.digest}" in job_errors(job), job_errors(job)
+    assert sorted(task["task_id"] for task in success_tasks(job)) == sorted(
+        blob.hex for blob in images.small.blobs if blob is not layer
+    )
+    assert fake_registry.blob_gets(layer.digest), "the fault was never exercised"
+    # The seed keeps nothing of it: a later reader asks the source again.
+    [seed] = stack.seeds
+    assert await task_state(seed, layer) in (None, "failed")
 
 
 async def test_a_job_for_an_unknown_cluster_is_refused_at_creation(

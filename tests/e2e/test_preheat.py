@@ -469,6 +469,26 @@ async def test_an_unknown_tag_fails_the_job_with_manifest_unknown(
     assert "manifest unknown" in job_errors(job).lower(), job_errors(job)
 
 
+async def test_a_platform_the_index_lacks_fails_the_job_with_the_platforms_it_has(
+    registry: Registry, start_stack: StartStack
+) -> None:
+    stack = await start_stack()
+    created = await stack.preheat(
+        {
+            "type": "image",
+            "url": manifest_url(registry.host, MULTI_REPOSITORY),
+            "platform": "linux/s390x",
+        }
+    )
+    job = await stack.wait_job(created["id"])
+    assert job["state"] == "FAILURE", json.dumps(job, indent=1)
+    errors = job_errors(job)
+    assert "no manifest for platform linux/s390x" in errors, errors
+    assert "linux/amd64" in errors and "linux/arm64" in errors, errors
+    await registry.barrier()
+    assert registry.blob_gets() == [], "nothing is fetched for a platform that is not there"
+
+
 async def test_a_blob_that_fails_its_digest_fails_the_job_and_is_not_kept(
     fake_registry: FakeRegistry, start_stack: StartStack, images: ImageSet
 ) -> None:

@@ -121,7 +121,7 @@ class JobStore:
         """One job's view, read in one statement: Harbor polls this until the job ends, so
         it is the manager's busiest query (three round trips to the database cost twice the
         time of one)."""
-        async with self._db.read() as session:
+        async with self._db.read(one_statement=True) as session:
             rows = list(
                 await session.execute(
                     select(Job, JobWork, SchedulerCluster)

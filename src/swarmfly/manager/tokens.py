@@ -187,7 +187,7 @@ class TokenStore:
 
     async def authenticate(self, value: str, scope: Scope) -> TokenInfo:
         """The token's info when it may use ``scope``; else ``Unauthorized`` or a 403."""
-        async with self._db.read() as session:
+        async with self._db.read(one_statement=True) as session:
             row = await session.scalar(
                 select(PersonalAccessToken).where(
                     PersonalAccessToken.token_hash == token_hash(value)

@@ -89,3 +89,19 @@ async def test_sqlalchemy_errors_become_ours(database: Database) -> None:
     with pytest.raises(DatabaseUnavailable):
         async with database.read() as session:
             await session.execute(text("SELECT * FROM no_such_table"))
+
+
+async def test_a_read_keeps_one_snapshot_and_a_one_statement_read_holds_none(
+    database: Database, backend: str
+) -> None:
+    count = text("SELECT count(*) FROM scheduler_clusters")
+    async with database.read() as snapshot, database.read(one_statement=True) as loose:
+        first = await snapshot.scalar(count)
+        assert await loose.scalar(count) == first
+        await ClusterStore(database).create(NewCluster(name="made-in-between"))
+        # No transaction was begun for it: its next statement sees the new row.
+        assert await loose.scalar(count) == first + 1
+        if backend == "sqlite":
+            # BEGIN holds SQLite's snapshot for the whole session (PostgreSQL's default
+            # isolation takes a new one per statement either way).
+            assert await snapshot.scalar(count) == first

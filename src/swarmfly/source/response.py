@@ -136,9 +136,8 @@ class SourceResponse:
                 raw = self._raw
                 fast = self._context.rate_limiter is None and not self._leftover
                 if isinstance(raw, PlainResponse) and fast:
-                    buffers = keeps + 1
                     await _on_thread(
-                        raw.executor, self._pump_blocking, raw, sink, buffers, raw.abort
+                        raw.executor, self._pump_blocking, raw, sink, keeps + 1, raw.abort
                     )
                 else:
                     await self._pump_chunks(sink)
